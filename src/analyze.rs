@@ -1,0 +1,238 @@
+//! `rhetor analyze`: inputs to documents to tables, in parallel, deterministically.
+
+use crate::corpus::metadata::MetadataTable;
+use crate::corpus::rules::Rules;
+use crate::corpus::{self, FileReading, InputFile};
+use crate::document::Document;
+use crate::errors::ErrorRecord;
+use crate::manifest::{InputEntry, Manifest};
+use crate::pipeline::Pipeline;
+use crate::tables::{self, OutFormat, TableWriter};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Everything `analyze` needs to know.
+#[derive(Debug, Clone)]
+pub struct AnalyzeConfig {
+    pub inputs: Vec<String>,
+    pub out: PathBuf,
+    pub formats: Vec<OutFormat>,
+    pub metadata: Option<PathBuf>,
+    pub rules: Vec<PathBuf>,
+    pub no_default_rules: bool,
+    pub tokens: bool,
+    pub texts_csv: bool,
+    pub jobs: usize,
+    pub progress: bool,
+    pub command_line: Vec<String>,
+}
+
+/// Documents and problems of a corpus, before any table is written.
+pub struct Corpus {
+    pub files: Vec<InputFile>,
+    pub readings: Vec<FileReading>,
+    pub documents: Vec<Document>,
+    pub errors: Vec<ErrorRecord>,
+}
+
+fn progress_bar(len: usize, enabled: bool, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    if enabled {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} {msg} ({eta} left)")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(what.to_string());
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+/// Reads and analyses a corpus: discovery, reading (in parallel), ids and metadata, pipeline (in
+/// parallel). Output order depends only on the inputs, never on scheduling.
+pub fn build_corpus(
+    inputs: &[String],
+    rules: &Rules,
+    table: &MetadataTable,
+    pipeline: &Pipeline,
+    progress: bool,
+) -> Corpus {
+    let (files, mut errors) = corpus::discover(inputs);
+    let bar = progress_bar(files.len(), progress, "reading");
+    let readings: Vec<FileReading> = files
+        .par_iter()
+        .map(|f| {
+            let r = corpus::read_file(f, rules);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut read_docs = Vec::new();
+    for r in &readings {
+        errors.extend(r.errors.iter().cloned());
+        read_docs.extend(r.documents.iter().cloned());
+    }
+    let mut documents = corpus::finalize(read_docs, table);
+    let bar = progress_bar(documents.len(), progress, "analysing");
+    let stage_errors: Vec<Vec<ErrorRecord>> = documents
+        .par_iter_mut()
+        .map(|d| {
+            let e = pipeline.run(d);
+            bar.inc(1);
+            e
+        })
+        .collect();
+    bar.finish_and_clear();
+    errors.extend(stage_errors.into_iter().flatten());
+    Corpus {
+        files,
+        readings,
+        documents,
+        errors,
+    }
+}
+
+/// What a run produced, for the summary line and the exit status.
+pub struct AnalyzeSummary {
+    pub documents: usize,
+    pub words: usize,
+    pub sentences: usize,
+    pub errors: usize,
+    pub outputs: Vec<PathBuf>,
+    pub seconds: f64,
+}
+
+/// Runs `analyze` end to end and writes tables and the manifest into `config.out`.
+pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
+    let started = chrono::Utc::now();
+    let timer = std::time::Instant::now();
+    let rules = Rules::load(&config.rules, config.no_default_rules)?;
+    let table = match &config.metadata {
+        Some(p) => MetadataTable::load(p)?,
+        None => MetadataTable::default(),
+    };
+    let pipeline = Pipeline::standard();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.jobs)
+        .build()
+        .context("cannot start worker threads")?;
+    let corpus = pool.install(|| build_corpus(&config.inputs, &rules, &table, &pipeline, config.progress));
+
+    std::fs::create_dir_all(&config.out)
+        .with_context(|| format!("cannot create output folder {}", config.out.display()))?;
+    let mut configuration: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    configuration.insert("inputs".into(), serde_json::json!(config.inputs));
+    configuration.insert("formats".into(), serde_json::json!(config.formats));
+    configuration.insert(
+        "metadata".into(),
+        serde_json::json!(config.metadata.as_ref().map(|p| p.display().to_string())),
+    );
+    configuration.insert("rules".into(), serde_json::json!(rules.sources));
+    configuration.insert("pipeline".into(), serde_json::json!(pipeline.component_names()));
+    configuration.insert("tokens".into(), serde_json::json!(config.tokens));
+    configuration.insert("texts_csv".into(), serde_json::json!(config.texts_csv));
+    let input_hashes: Vec<String> = corpus
+        .readings
+        .iter()
+        .map(|r| r.sha256.clone().unwrap_or_default())
+        .collect();
+    let provenance = vec![
+        ("rhetor_version".to_string(), crate::VERSION.to_string()),
+        (
+            "rhetor_configuration".to_string(),
+            serde_json::to_string(&configuration)?,
+        ),
+        (
+            "rhetor_inputs_sha256".to_string(),
+            corpus::sha256_hex(input_hashes.join("\n").as_bytes()),
+        ),
+        ("rhetor_models".to_string(), "[]".to_string()),
+    ];
+    let writer = TableWriter {
+        dir: config.out.clone(),
+        formats: config.formats.clone(),
+        provenance,
+    };
+    remove_stale_outputs(&config.out)?;
+    let docs = &corpus.documents;
+    let mut outputs = Vec::new();
+    outputs.extend(writer.write("documents", &mut tables::documents_frame(docs)?, true)?);
+    outputs.extend(writer.write("texts", &mut tables::texts_frame(docs)?, config.texts_csv)?);
+    outputs.extend(writer.write("sentences", &mut tables::sentences_frame(docs)?, true)?);
+    if config.tokens {
+        outputs.extend(writer.write("tokens", &mut tables::tokens_frame(docs)?, true)?);
+    }
+    outputs.extend(writer.write("errors", &mut tables::errors_frame(&corpus.errors)?, true)?);
+
+    let words: usize = docs.iter().map(|d| d.n_words()).sum();
+    let sentences: usize = docs.iter().map(|d| d.sentences.len()).sum();
+    let mut counts = BTreeMap::new();
+    counts.insert("inputs".to_string(), corpus.files.len());
+    counts.insert("documents".to_string(), docs.len());
+    counts.insert("sentences".to_string(), sentences);
+    counts.insert("words".to_string(), words);
+    counts.insert("errors".to_string(), corpus.errors.len());
+    let inputs = corpus
+        .files
+        .iter()
+        .zip(&corpus.readings)
+        .map(|(f, r)| InputEntry {
+            path: f.path.display().to_string(),
+            sha256: r.sha256.clone(),
+            bytes: r.bytes,
+            documents: r.documents.len(),
+            errors: r.errors.len(),
+        })
+        .collect();
+    let manifest_path = config.out.join("manifest.json");
+    outputs.push(manifest_path.clone());
+    let seconds = timer.elapsed().as_secs_f64();
+    let manifest = Manifest {
+        rhetor_version: crate::VERSION.to_string(),
+        command_line: config.command_line.clone(),
+        configuration,
+        started_at: started.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+        seconds,
+        counts,
+        inputs,
+        models: vec![],
+        outputs: outputs
+            .iter()
+            .map(|p| p.file_name().unwrap_or_default().to_string_lossy().to_string())
+            .collect(),
+    };
+    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)? + "\n")
+        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+    Ok(AnalyzeSummary {
+        documents: docs.len(),
+        words,
+        sentences,
+        errors: corpus.errors.len(),
+        outputs,
+        seconds,
+    })
+}
+
+/// Table files this version writes; removed before a run so no table from an earlier run (say,
+/// `tokens` when `--tokens` is now off) is mistaken for this run's.
+const TABLE_NAMES: &[&str] = &["documents", "texts", "sentences", "tokens", "errors"];
+
+fn remove_stale_outputs(dir: &std::path::Path) -> Result<()> {
+    for name in TABLE_NAMES {
+        for ext in ["csv", "parquet", "jsonl"] {
+            let p = dir.join(format!("{name}.{ext}"));
+            if p.exists() {
+                std::fs::remove_file(&p).with_context(|| format!("cannot replace {}", p.display()))?;
+            }
+        }
+    }
+    Ok(())
+}

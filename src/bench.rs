@@ -1,0 +1,72 @@
+//! `rhetor bench`: words per second of ingestion + segmentation over a corpus, median of several
+//! runs, and the process's peak memory. Writes nothing.
+
+use crate::analyze::build_corpus;
+use crate::corpus::metadata::MetadataTable;
+use crate::corpus::rules::Rules;
+use crate::pipeline::Pipeline;
+use anyhow::Result;
+use std::time::Instant;
+
+/// Peak resident memory of this process in bytes (Linux VmHWM), if known.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+pub fn run(paths: &[String], repeat: usize, jobs: usize, json: bool) -> Result<()> {
+    let rules = Rules::defaults();
+    let table = MetadataTable::default();
+    let pipeline = Pipeline::standard();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let mut secs = Vec::with_capacity(repeat);
+    let (mut docs, mut words, mut errors) = (0, 0, 0);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let corpus = pool.install(|| build_corpus(paths, &rules, &table, &pipeline, false));
+        secs.push(t.elapsed().as_secs_f64());
+        docs = corpus.documents.len();
+        words = corpus.documents.iter().map(|d| d.n_words()).sum();
+        errors = corpus.errors.len();
+    }
+    anyhow::ensure!(words > 0, "no words were read from {}", paths.join(", "));
+    let (min, max) = (
+        secs.iter().cloned().fold(f64::MAX, f64::min),
+        secs.iter().cloned().fold(0.0, f64::max),
+    );
+    let med = median(&mut secs);
+    let wps = words as f64 / med;
+    let peak = peak_memory_bytes();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "stage": "ingestion+segmentation", "documents": docs, "words": words, "errors": errors,
+                "runs": repeat, "jobs": jobs, "median_seconds": med, "min_seconds": min, "max_seconds": max,
+                "words_per_second": wps, "peak_memory_bytes": peak,
+            })
+        );
+    } else {
+        println!("rhetor bench: ingestion + segmentation of {}", paths.join(", "));
+        println!("corpus:  {docs} documents, {words} words ({errors} input errors)");
+        println!("runs:    {repeat} on {jobs} threads; median {med:.3} s (min {min:.3}, max {max:.3})");
+        println!("speed:   {wps:.0} words/s (median)");
+        match peak {
+            Some(b) => println!("memory:  {:.1} MB peak resident (VmHWM)", b as f64 / 1e6),
+            None => println!("memory:  peak unknown (no /proc/self/status)"),
+        }
+    }
+    Ok(())
+}

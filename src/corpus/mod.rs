@@ -1,0 +1,575 @@
+//! Corpus stage: finds input files, decodes them, reads each format into clean text plus
+//! metadata, and gives every document a stable id. One bad file (or line, or row) becomes a row in
+//! the errors table; the others go on.
+
+pub mod blocks;
+pub mod decode;
+pub mod html;
+pub mod metadata;
+pub mod rules;
+
+use crate::document::{Document, Format};
+use crate::errors::ErrorRecord;
+use metadata::{MetaSource, MetadataTable};
+use rules::Rules;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Supported extensions, for messages.
+pub const SUPPORTED: &str = ".txt, .md/.markdown, .html/.htm, .jsonl and .csv";
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// An input file found on the command line or under a given directory.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+fn is_sidecar(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".meta.json"))
+}
+
+fn is_hidden(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
+fn format_of(p: &Path) -> Option<Format> {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .and_then(|e| Format::from_extension(&e.to_lowercase()))
+}
+
+/// Expands files, directories (recursively, in sorted order) and glob patterns into input files.
+/// Sidecars and hidden files under directories are skipped; anything else that cannot be read is
+/// reported.
+pub fn discover(args: &[String]) -> (Vec<InputFile>, Vec<ErrorRecord>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for arg in args {
+        let p = PathBuf::from(arg);
+        if !p.exists() && arg.contains(['*', '?', '[']) {
+            match glob::glob(arg) {
+                Ok(paths) => {
+                    let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+                    matched.sort();
+                    if matched.is_empty() {
+                        errors.push(ErrorRecord::new(
+                            arg.as_str(),
+                            "discover",
+                            "no files match this pattern",
+                        ));
+                    }
+                    for m in matched {
+                        add_path(&m, false, &mut files, &mut errors, &mut seen);
+                    }
+                }
+                Err(e) => errors.push(ErrorRecord::new(
+                    arg.as_str(),
+                    "discover",
+                    format!("invalid glob pattern: {e}"),
+                )),
+            }
+            continue;
+        }
+        add_path(&p, true, &mut files, &mut errors, &mut seen);
+    }
+    (files, errors)
+}
+
+fn add_path(
+    p: &Path,
+    explicit: bool,
+    files: &mut Vec<InputFile>,
+    errors: &mut Vec<ErrorRecord>,
+    seen: &mut BTreeSet<PathBuf>,
+) {
+    let shown = p.display().to_string();
+    if p.is_dir() {
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) => {
+                errors.push(ErrorRecord::new(
+                    shown,
+                    "discover",
+                    format!("cannot list directory: {e}"),
+                ));
+                return;
+            }
+        };
+        entries.sort();
+        for e in entries {
+            if is_hidden(&e) || is_sidecar(&e) {
+                continue;
+            }
+            add_path(&e, false, files, errors, seen);
+        }
+        return;
+    }
+    if !p.exists() {
+        errors.push(ErrorRecord::new(shown, "discover", "no such file or directory"));
+        return;
+    }
+    if is_sidecar(p) {
+        if explicit {
+            errors.push(ErrorRecord::new(
+                shown,
+                "discover",
+                "this is a metadata sidecar (NAME.meta.json), not a document; it is read with NAME.txt (or .md, .html)",
+            ));
+        }
+        return;
+    }
+    match format_of(p) {
+        Some(format) => {
+            if seen.insert(p.to_path_buf()) {
+                files.push(InputFile {
+                    path: p.to_path_buf(),
+                    format,
+                });
+            }
+        }
+        None => errors.push(ErrorRecord::new(
+            shown,
+            "discover",
+            format!("unsupported file type; rhetor reads {SUPPORTED} (files of other types are not analysed)"),
+        )),
+    }
+}
+
+/// A document as read from its source, before ids are assigned and metadata merged.
+#[derive(Debug, Clone)]
+pub struct ReadDocument {
+    pub path: String,
+    pub stem: String,
+    pub record: Option<usize>,
+    pub id_hint: Option<String>,
+    pub format: Format,
+    pub encoding: String,
+    pub sha256: String,
+    pub text: String,
+    /// What the document itself says (front matter, HTML meta, header lines, JSONL/CSV fields).
+    pub internal: MetaSource,
+    pub sidecar: Option<MetaSource>,
+    pub file_name: MetaSource,
+}
+
+/// What reading one input file gave: its documents, its problems, and its hash for the manifest.
+#[derive(Debug, Default)]
+pub struct FileReading {
+    pub documents: Vec<ReadDocument>,
+    pub errors: Vec<ErrorRecord>,
+    pub sha256: Option<String>,
+    pub bytes: u64,
+}
+
+/// Reads one input file into documents.
+pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
+    let path = &input.path;
+    let shown = path.display().to_string();
+    let mut out = FileReading::default();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            out.errors
+                .push(ErrorRecord::new(shown, "read", format!("cannot read the file: {e}")));
+            return out;
+        }
+    };
+    out.sha256 = Some(sha256_hex(&bytes));
+    out.bytes = bytes.len() as u64;
+    let decoded = match decode::decode(&bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            out.errors.push(ErrorRecord::new(shown, "decode", e.to_string()));
+            return out;
+        }
+    };
+    let sidecar = match metadata::sidecar_path(path) {
+        Some(sc) => match metadata::read_sidecar(&sc) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                out.errors
+                    .push(ErrorRecord::new(sc.display().to_string(), "metadata", format!("{e:#}")));
+                None
+            }
+        },
+        None => None,
+    };
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("document")
+        .to_string();
+    let known_authors: Vec<String> = sidecar.as_ref().map(|m| m.authors.clone()).unwrap_or_default();
+    let base = ReadDocument {
+        path: shown.clone(),
+        stem,
+        record: None,
+        id_hint: None,
+        format: input.format,
+        encoding: decoded.encoding.to_string(),
+        sha256: out.sha256.clone().unwrap_or_default(),
+        text: String::new(),
+        internal: MetaSource::default(),
+        sidecar,
+        file_name: metadata::from_file_name(path),
+    };
+    let text = decoded.text.replace("\r\n", "\n").replace('\r', "\n");
+    match input.format {
+        Format::Txt | Format::Markdown => {
+            let (front, body) = split_front_matter(&text);
+            let mut internal = MetaSource::default();
+            if let Some(front) = front {
+                match serde_yaml::from_str::<serde_yaml::Value>(front) {
+                    Ok(serde_yaml::Value::Mapping(m)) => {
+                        let json = serde_json::to_value(&m).unwrap_or(Value::Null);
+                        if let Value::Object(o) = json {
+                            internal = MetaSource::from_map(o.iter());
+                        }
+                    }
+                    Ok(_) => out.errors.push(ErrorRecord::new(
+                        shown.clone(),
+                        "metadata",
+                        "the front matter between the --- lines is not a YAML mapping of keys to values; it was ignored",
+                    )),
+                    Err(e) => out.errors.push(ErrorRecord::new(
+                        shown.clone(),
+                        "metadata",
+                        format!("the YAML front matter is malformed ({e}); it was ignored"),
+                    )),
+                }
+            }
+            let mut authors = known_authors;
+            authors.extend(internal.authors.iter().cloned());
+            let raw = blocks::parse_markdown(body);
+            let cleaned = blocks::clean_blocks(&raw, rules, true, &authors);
+            let doc = finish(base, internal, cleaned, rules.site_publication(&text));
+            push_or_error(
+                doc,
+                &mut out,
+                &shown,
+                "no text left after removing markup and boilerplate",
+            );
+        }
+        Format::Html => {
+            let (mut internal, raw) = html::read_html(&text);
+            let mut authors = known_authors;
+            authors.extend(internal.authors.iter().cloned());
+            let cleaned = blocks::clean_blocks(&raw, rules, false, &authors);
+            if internal.title.is_none() {
+                internal.title = cleaned.title.clone();
+            }
+            let doc = finish(base, internal, cleaned, rules.site_publication(&text));
+            push_or_error(doc, &mut out, &shown, "the HTML page has no article text (after removing scripts, navigation, headers, footers, asides and forms)");
+        }
+        Format::Jsonl => read_jsonl(&text, &base, rules, &known_authors, &mut out),
+        Format::Csv => read_csv(&text, &base, rules, &known_authors, &mut out),
+    }
+    out
+}
+
+fn push_or_error(doc: ReadDocument, out: &mut FileReading, shown: &str, why: &str) {
+    if doc.text.trim().is_empty() {
+        out.errors.push(ErrorRecord::new(shown, "clean", why));
+    } else {
+        out.documents.push(doc);
+    }
+}
+
+/// Combines a cleaned page with what the format itself said: the format's own metadata wins over
+/// header lines found in the text.
+fn finish(
+    mut base: ReadDocument,
+    mut internal: MetaSource,
+    cleaned: blocks::Cleaned,
+    site: Option<&str>,
+) -> ReadDocument {
+    if internal.title.is_none() {
+        internal.title = cleaned.title;
+    }
+    if internal.authors.is_empty() {
+        internal.authors = cleaned.authors;
+    }
+    if internal.date_raw.is_none() {
+        internal.date_raw = cleaned.date_raw;
+    }
+    if internal.publication.is_none() {
+        internal.publication = site.map(str::to_string);
+    }
+    for (k, v) in cleaned.extra {
+        internal.extra.entry(k).or_insert(v);
+    }
+    base.text = cleaned.text;
+    base.internal = internal;
+    base
+}
+
+/// Splits YAML front matter (between `---` lines at the very top) from the body.
+fn split_front_matter(text: &str) -> (Option<&str>, &str) {
+    let Some(rest) = text.strip_prefix("---\n") else {
+        return (None, text);
+    };
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        let t = line.trim_end();
+        if t == "---" || t == "..." {
+            return (Some(&rest[..offset]), &rest[offset + line.len()..]);
+        }
+        offset += line.len();
+    }
+    (None, text)
+}
+
+/// A record of a JSONL or CSV file: its fields as JSON values.
+fn record_document(
+    fields: &serde_json::Map<String, Value>,
+    record: usize,
+    place: &str,
+    raw: &str,
+    base: &ReadDocument,
+    rules: &Rules,
+    known_authors: &[String],
+    out: &mut FileReading,
+) {
+    let shown = base.path.clone();
+    let text_key = fields.keys().find(|k| k.trim().eq_ignore_ascii_case("text")).cloned();
+    let text = match text_key.as_ref().and_then(|k| fields.get(k)) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => {
+            out.errors
+                .push(ErrorRecord::new(shown, "parse", format!("{place}: no \"text\" field")));
+            return;
+        }
+        Some(other) => {
+            out.errors.push(ErrorRecord::new(
+                shown,
+                "parse",
+                format!("{place}: \"text\" must be a string, found {}", json_kind(other)),
+            ));
+            return;
+        }
+    };
+    let internal = MetaSource::from_map(fields.iter());
+    let id_hint = fields
+        .iter()
+        .find(|(k, _)| matches!(k.trim().to_lowercase().as_str(), "id" | "doc_id"))
+        .and_then(|(_, v)| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    let mut authors = known_authors.to_vec();
+    authors.extend(internal.authors.iter().cloned());
+    let raw_blocks = blocks::parse_markdown(&text.replace("\r\n", "\n"));
+    let cleaned = blocks::clean_blocks(&raw_blocks, rules, true, &authors);
+    let mut doc = base.clone();
+    doc.record = Some(record);
+    doc.id_hint = id_hint;
+    doc.sha256 = sha256_hex(raw.as_bytes());
+    let doc = finish(doc, internal, cleaned, rules.site_publication(&text));
+    push_or_error(
+        doc,
+        out,
+        &shown,
+        &format!("{place}: the text is empty after removing markup and boilerplate"),
+    );
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn read_jsonl(text: &str, base: &ReadDocument, rules: &Rules, known_authors: &[String], out: &mut FileReading) {
+    let shown = base.path.clone();
+    let mut n_records = 0;
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        n_records += 1;
+        match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(o)) => record_document(
+                &o,
+                line_no,
+                &format!("line {line_no}"),
+                line,
+                base,
+                rules,
+                known_authors,
+                out,
+            ),
+            Ok(other) => out.errors.push(ErrorRecord::new(
+                shown.clone(),
+                "parse",
+                format!(
+                    "line {line_no}: expected a JSON object with a \"text\" field, found {}",
+                    json_kind(&other)
+                ),
+            )),
+            Err(e) => out.errors.push(ErrorRecord::new(
+                shown.clone(),
+                "parse",
+                format!("line {line_no}: invalid JSON ({e})"),
+            )),
+        }
+    }
+    if n_records == 0 {
+        out.errors
+            .push(ErrorRecord::new(shown, "parse", "the JSONL file has no records"));
+    }
+}
+
+fn read_csv(text: &str, base: &ReadDocument, rules: &Rules, known_authors: &[String], out: &mut FileReading) {
+    let shown = base.path.clone();
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let headers: Vec<String> = match rdr.headers() {
+        Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
+        Err(e) => {
+            out.errors.push(ErrorRecord::new(
+                shown,
+                "parse",
+                format!("cannot read the CSV header row: {e}"),
+            ));
+            return;
+        }
+    };
+    if !headers.iter().any(|h| h.eq_ignore_ascii_case("text")) {
+        out.errors.push(ErrorRecord::new(
+            shown,
+            "parse",
+            format!(
+                "the CSV file needs a \"text\" column (its columns are: {})",
+                headers.join(", ")
+            ),
+        ));
+        return;
+    }
+    let mut n = 0;
+    for (i, rec) in rdr.records().enumerate() {
+        let record = i + 1;
+        n += 1;
+        match rec {
+            Ok(r) => {
+                let mut fields = serde_json::Map::new();
+                for (h, v) in headers.iter().zip(r.iter()) {
+                    fields.insert(h.clone(), Value::String(v.to_string()));
+                }
+                let raw = r.iter().collect::<Vec<_>>().join("\u{1f}");
+                let place = format!("record {record}");
+                record_document(&fields, record, &place, &raw, base, rules, known_authors, out);
+            }
+            Err(e) => {
+                let line = e
+                    .position()
+                    .map(|p| format!(" (line {})", p.line()))
+                    .unwrap_or_default();
+                let why = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("has {len} fields where the header has {expected_len}")
+                    }
+                    _ => e.to_string(),
+                };
+                out.errors.push(ErrorRecord::new(
+                    shown.clone(),
+                    "parse",
+                    format!("record {record}{line}: {why}"),
+                ));
+            }
+        }
+    }
+    if n == 0 {
+        out.errors.push(ErrorRecord::new(
+            shown,
+            "parse",
+            "the CSV file has a header but no rows",
+        ));
+    }
+}
+
+/// Characters allowed in a doc_id; others become '-'.
+fn sanitize_id(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    t.trim_matches('-').to_string()
+}
+
+/// Gives every document its stable id and merged metadata. Ids come from the `id` field of a
+/// record, else the file name (plus `-N` for the record number); clashes get a short hash of the
+/// path and record appended, so ids depend only on the inputs.
+pub fn finalize(read: Vec<ReadDocument>, table: &MetadataTable) -> Vec<Document> {
+    let base_id = |d: &ReadDocument| -> String {
+        let id = match (&d.id_hint, d.record) {
+            (Some(h), _) => sanitize_id(h),
+            (None, Some(r)) => format!("{}-{r}", sanitize_id(&d.stem)),
+            (None, None) => sanitize_id(&d.stem),
+        };
+        if id.is_empty() {
+            "document".to_string()
+        } else {
+            id
+        }
+    };
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &read {
+        *counts.entry(base_id(d)).or_default() += 1;
+    }
+    read.into_iter()
+        .map(|d| {
+            let mut id = base_id(&d);
+            if counts[&id] > 1 {
+                let key = format!("{}#{}", d.path, d.record.unwrap_or(0));
+                id = format!("{id}~{}", &sha256_hex(key.as_bytes())[..8]);
+            }
+            let table_row = table.lookup(&id, &d.path);
+            let mut sources: Vec<&MetaSource> = Vec::new();
+            if let Some(r) = table_row {
+                sources.push(r);
+            }
+            if let Some(s) = &d.sidecar {
+                sources.push(s);
+            }
+            sources.push(&d.internal);
+            sources.push(&d.file_name);
+            let meta = metadata::merge(&sources);
+            Document {
+                doc_id: id,
+                path: d.path,
+                record: d.record,
+                format: d.format,
+                encoding: d.encoding,
+                sha256: d.sha256,
+                meta,
+                text: d.text,
+                sentences: Vec::new(),
+                tokens: Vec::new(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,130 @@
+//! The [`Document`]: what every stage reads and writes. Offsets are in Unicode scalar values
+//! (chars) into `text`, the document's clean text, which is itself written to the `texts` table so
+//! every offset can be checked against it.
+
+use std::collections::BTreeMap;
+
+/// Input formats rhetor reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Txt,
+    Markdown,
+    Html,
+    Jsonl,
+    Csv,
+}
+
+impl Format {
+    /// The format for a file extension (lower-case, without the dot).
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext {
+            "txt" | "text" => Some(Self::Txt),
+            "md" | "markdown" => Some(Self::Markdown),
+            "html" | "htm" | "xhtml" => Some(Self::Html),
+            "jsonl" | "ndjson" => Some(Self::Jsonl),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Txt => "txt",
+            Self::Markdown => "markdown",
+            Self::Html => "html",
+            Self::Jsonl => "jsonl",
+            Self::Csv => "csv",
+        }
+    }
+}
+
+/// Bibliographic metadata of one document after all sources have been merged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata {
+    pub title: Option<String>,
+    pub authors: Vec<String>,
+    /// ISO 8601, possibly partial: `2012-05-14`, `2012-05` or `2012`.
+    pub date: Option<String>,
+    /// The date exactly as the winning source wrote it.
+    pub date_raw: Option<String>,
+    pub publication: Option<String>,
+    pub url: Option<String>,
+    /// Any other metadata keys (from sidecars, front matter, JSONL/CSV columns), kept as strings.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// A half-open span `[start, end)` of chars in the clean text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        debug_assert!(start <= end);
+        Self { start, end }
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub fn contains(&self, other: &Span) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+}
+
+/// A word or punctuation token, with the sentence it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub span: Span,
+    pub sent_id: usize,
+    /// True when the token contains a letter or digit (it counts as a word).
+    pub is_word: bool,
+}
+
+/// The layers a document carries; pipeline components declare which they read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    Text,
+    Sentences,
+    Tokens,
+}
+
+/// One document flowing through the pipeline.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Stable across runs: derived from the file name (or the `id` field of a JSONL/CSV row).
+    pub doc_id: String,
+    /// The input path, as given or found under a given directory.
+    pub path: String,
+    /// 1-based line (JSONL) or record (CSV) number inside `path`, for multi-document files.
+    pub record: Option<usize>,
+    pub format: Format,
+    /// The text encoding the file was decoded from.
+    pub encoding: String,
+    /// sha256 of the input bytes (of the whole file; for JSONL/CSV rows, of the row's raw text).
+    pub sha256: String,
+    pub meta: Metadata,
+    /// Clean text: markup, links and boilerplate removed; paragraphs separated by a blank line.
+    pub text: String,
+    pub sentences: Vec<Span>,
+    pub tokens: Vec<Token>,
+}
+
+impl Document {
+    /// Number of word tokens (tokens containing a letter or digit).
+    pub fn n_words(&self) -> usize {
+        self.tokens.iter().filter(|t| t.is_word).count()
+    }
+
+    /// The clean text of a char span.
+    pub fn slice(&self, span: Span) -> &str {
+        crate::text::slice_chars(&self.text, span)
+    }
+}

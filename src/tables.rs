@@ -1,0 +1,224 @@
+//! Tables: documents become polars frames here (computation), and frames are written to CSV,
+//! Parquet or JSONL by [`TableWriter`] (I/O). Column names are a contract documented in the README.
+
+use crate::document::Document;
+use crate::errors::ErrorRecord;
+use anyhow::{Context, Result};
+use polars::prelude::*;
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// Output file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutFormat {
+    Csv,
+    Parquet,
+    Jsonl,
+}
+
+impl OutFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Parquet => "parquet",
+            Self::Jsonl => "jsonl",
+        }
+    }
+}
+
+fn col<T, P: ?Sized>(name: &str, values: T) -> Column
+where
+    Series: NamedFrom<T, P>,
+{
+    Series::new(name.into(), values).into()
+}
+
+fn frame(columns: Vec<Column>) -> Result<DataFrame> {
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// The contract columns of `documents`, before any extra metadata columns.
+pub const DOCUMENT_COLUMNS: &[&str] = &[
+    "doc_id",
+    "path",
+    "format",
+    "title",
+    "author",
+    "date",
+    "date_raw",
+    "publication",
+    "url",
+    "n_sentences",
+    "n_words",
+    "sha256",
+    "encoding",
+];
+
+/// One row per document: identity, merged metadata, counts, hash, then extra metadata columns
+/// (sorted by name).
+pub fn documents_frame(docs: &[Document]) -> Result<DataFrame> {
+    let s = |f: &dyn Fn(&Document) -> Option<String>| docs.iter().map(f).collect::<Vec<Option<String>>>();
+    let mut columns = vec![
+        col("doc_id", s(&|d| Some(d.doc_id.clone()))),
+        col("path", s(&|d| Some(d.path.clone()))),
+        col("format", s(&|d| Some(d.format.as_str().to_string()))),
+        col("title", s(&|d| d.meta.title.clone())),
+        col(
+            "author",
+            s(&|d| (!d.meta.authors.is_empty()).then(|| d.meta.authors.join("; "))),
+        ),
+        col("date", s(&|d| d.meta.date.clone())),
+        col("date_raw", s(&|d| d.meta.date_raw.clone())),
+        col("publication", s(&|d| d.meta.publication.clone())),
+        col("url", s(&|d| d.meta.url.clone())),
+        col(
+            "n_sentences",
+            docs.iter().map(|d| d.sentences.len() as i64).collect::<Vec<_>>(),
+        ),
+        col("n_words", docs.iter().map(|d| d.n_words() as i64).collect::<Vec<_>>()),
+        col("sha256", s(&|d| Some(d.sha256.clone()))),
+        col("encoding", s(&|d| Some(d.encoding.clone()))),
+    ];
+    let extra_keys: BTreeSet<&String> = docs.iter().flat_map(|d| d.meta.extra.keys()).collect();
+    for key in extra_keys {
+        // An extra key that collides with a contract column is written with a `meta_` prefix.
+        let name = if DOCUMENT_COLUMNS.contains(&key.as_str()) {
+            format!("meta_{key}")
+        } else {
+            key.clone()
+        };
+        columns.push(col(&name, s(&|d| d.meta.extra.get(key).cloned())));
+    }
+    frame(columns)
+}
+
+/// doc_id, text: the clean text every offset points into.
+pub fn texts_frame(docs: &[Document]) -> Result<DataFrame> {
+    frame(vec![
+        col("doc_id", docs.iter().map(|d| d.doc_id.as_str()).collect::<Vec<_>>()),
+        col("text", docs.iter().map(|d| d.text.as_str()).collect::<Vec<_>>()),
+    ])
+}
+
+/// doc_id, sent_id, start, end, text (offsets in chars into the clean text, end exclusive).
+pub fn sentences_frame(docs: &[Document]) -> Result<DataFrame> {
+    let n: usize = docs.iter().map(|d| d.sentences.len()).sum();
+    let (mut ids, mut sent, mut start, mut end, mut text) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for d in docs {
+        let idx = crate::text::CharIndex::new(&d.text);
+        for (i, s) in d.sentences.iter().enumerate() {
+            ids.push(d.doc_id.as_str());
+            sent.push(i as i64);
+            start.push(s.start as i64);
+            end.push(s.end as i64);
+            text.push(&d.text[idx.byte(s.start)..idx.byte(s.end)]);
+        }
+    }
+    frame(vec![
+        col("doc_id", ids),
+        col("sent_id", sent),
+        col("start", start),
+        col("end", end),
+        col("text", text),
+    ])
+}
+
+/// doc_id, sent_id, token_id, start, end, text, is_word.
+pub fn tokens_frame(docs: &[Document]) -> Result<DataFrame> {
+    let n: usize = docs.iter().map(|d| d.tokens.len()).sum();
+    let mut ids = Vec::with_capacity(n);
+    let (mut sent, mut tok, mut start, mut end) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut text, mut is_word) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for d in docs {
+        let idx = crate::text::CharIndex::new(&d.text);
+        for (i, t) in d.tokens.iter().enumerate() {
+            ids.push(d.doc_id.as_str());
+            sent.push(t.sent_id as i64);
+            tok.push(i as i64);
+            start.push(t.span.start as i64);
+            end.push(t.span.end as i64);
+            text.push(&d.text[idx.byte(t.span.start)..idx.byte(t.span.end)]);
+            is_word.push(t.is_word);
+        }
+    }
+    frame(vec![
+        col("doc_id", ids),
+        col("sent_id", sent),
+        col("token_id", tok),
+        col("start", start),
+        col("end", end),
+        col("text", text),
+        col("is_word", is_word),
+    ])
+}
+
+/// path, stage, message.
+pub fn errors_frame(errors: &[ErrorRecord]) -> Result<DataFrame> {
+    frame(vec![
+        col("path", errors.iter().map(|e| e.path.as_str()).collect::<Vec<_>>()),
+        col("stage", errors.iter().map(|e| e.stage).collect::<Vec<_>>()),
+        col("message", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>()),
+    ])
+}
+
+/// Writes frames into one folder in the chosen formats, with provenance in Parquet metadata.
+pub struct TableWriter {
+    pub dir: PathBuf,
+    pub formats: Vec<OutFormat>,
+    /// Key/value pairs written into every Parquet file's metadata (no times, so reruns are
+    /// byte-identical).
+    pub provenance: Vec<(String, String)>,
+}
+
+impl TableWriter {
+    /// Writes `df` as `dir/name.EXT` for each format (`csv` only if `csv_ok`); returns the paths.
+    pub fn write(&self, name: &str, df: &mut DataFrame, csv_ok: bool) -> Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for &f in &self.formats {
+            if f == OutFormat::Csv && !csv_ok {
+                continue;
+            }
+            let path = self.dir.join(format!("{name}.{}", f.extension()));
+            write_frame(df, &path, f, &self.provenance).with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+fn write_frame(df: &mut DataFrame, path: &Path, format: OutFormat, provenance: &[(String, String)]) -> Result<()> {
+    let mut file = BufWriter::new(File::create(path)?);
+    match format {
+        // UTF-8 with BOM so Excel detects the encoding; RFC 4180 quoting.
+        OutFormat::Csv => CsvWriter::new(&mut file)
+            .include_bom(true)
+            .include_header(true)
+            .finish(df)?,
+        OutFormat::Parquet => {
+            let kv = KeyValueMetadata::from_static(provenance.to_vec());
+            ParquetWriter::new(&mut file)
+                .with_key_value_metadata(Some(kv))
+                .finish(df)?;
+        }
+        OutFormat::Jsonl => JsonWriter::new(&mut file)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(df)?,
+    }
+    use std::io::Write;
+    file.flush()?;
+    Ok(())
+}

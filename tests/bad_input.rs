@@ -1,0 +1,108 @@
+//! Bad input is reported by file and reason, and the batch goes on.
+mod common;
+use common::*;
+
+#[test]
+fn each_kind_of_bad_input_is_an_error_row_and_the_rest_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = analyze(&[&fixture("bad"), &reference()], dir.path());
+    assert_eq!(code, 3, "exit 3 when some inputs failed: {err}");
+    let errors = parquet(dir.path(), "errors");
+    let rows: Vec<(String, String, String)> = (0..errors.height())
+        .map(|i| {
+            let get = |c: &str| strs(&errors, c)[i].clone().unwrap();
+            (get("path"), get("stage"), get("message"))
+        })
+        .collect();
+    let has = |file: &str, stage: &str, needle: &str| {
+        assert!(
+            rows.iter()
+                .any(|(p, s, m)| p.ends_with(file) && s == stage && m.contains(needle)),
+            "no {stage} error for {file} containing {needle:?}; errors: {rows:#?}"
+        )
+    };
+    has("empty.txt", "decode", "the file is empty");
+    has("image.txt", "decode", "binary file, not text (a PNG image)");
+    has("report.pdf", "discover", "unsupported file type");
+    has("partly.jsonl", "parse", "line 2: invalid JSON");
+    has("partly.jsonl", "parse", "line 3: expected a JSON object");
+    has("partly.jsonl", "parse", "line 4: no \"text\" field");
+    has(
+        "ragged.csv",
+        "parse",
+        "record 2 (line 3): has 4 fields where the header has 3",
+    );
+    has(
+        "notext.csv",
+        "parse",
+        "needs a \"text\" column (its columns are: id, body)",
+    );
+    has("nav-only.html", "clean", "no article text");
+    has("front-matter.md", "metadata", "front matter is malformed");
+    assert_eq!(rows.len(), 10, "{rows:#?}");
+
+    // Everything valid is kept: both good JSONL lines, both good CSV rows, the document with broken
+    // front matter, and the reference document.
+    let docs = parquet(dir.path(), "documents");
+    let mut ids: Vec<String> = strs(&docs, "doc_id").into_iter().map(Option::unwrap).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        vec!["000_52ef42a271004872", "front-matter", "ok-1", "ok-2", "r1", "r3"]
+    );
+    // Tables are still written in full for what was read.
+    let texts = parquet(dir.path(), "texts");
+    assert_eq!(
+        row(&texts, "doc_id", "r3")["text"].as_deref(),
+        Some("Another valid row about Russia.")
+    );
+}
+
+#[test]
+fn a_five_megabyte_document_is_analysed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let para = "Khamenei said the talks in Geneva would fail. The U.S. disagreed, and Mr. Kerry flew to Vienna on Jan. 5 for 3.5 days.\n\n";
+    let n = 5_000_000 / para.len() + 1;
+    let path = dir.path().join("long.txt");
+    std::fs::write(&path, para.repeat(n)).unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = analyze(&[&path.display().to_string()], &out);
+    assert_eq!(code, 0, "{err}");
+    let docs = parquet(&out, "documents");
+    let r = row(&docs, "doc_id", "long");
+    // 23 words and 2 sentences per paragraph, counted by hand.
+    assert_eq!(r["n_words"].as_deref(), Some((23 * n).to_string().as_str()));
+    assert_eq!(r["n_sentences"].as_deref(), Some((2 * n).to_string().as_str()));
+    let sents = parquet(&out, "sentences");
+    let texts = strs(&sents, "text");
+    assert_eq!(
+        texts.last().unwrap().as_deref(),
+        Some("The U.S. disagreed, and Mr. Kerry flew to Vienna on Jan. 5 for 3.5 days.")
+    );
+    assert_eq!(*ints(&sents, "end").last().unwrap() as usize, para.len() * n - 2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = rhetor(&["analyze"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = rhetor(&["analyze", REFERENCE, "--format", "xlsx"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("xlsx"));
+    let o = rhetor(&["analyze", REFERENCE, "--metadata", "no/such/file.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/file.csv"));
+}
+
+#[test]
+fn a_missing_input_is_an_error_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = analyze(&["no/such/folder", &reference()], dir.path());
+    assert_eq!(code, 3);
+    let errors = parquet(dir.path(), "errors");
+    assert_eq!(
+        strs(&errors, "message"),
+        vec![Some("no such file or directory".to_string())]
+    );
+    assert_eq!(parquet(dir.path(), "documents").height(), 1);
+}

@@ -1,0 +1,51 @@
+//! The same inputs give byte-identical tables, whatever --jobs.
+mod common;
+use common::*;
+
+#[test]
+fn jobs_1_and_jobs_2_write_identical_tables() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let inputs = ["data/corpus", &fixture("formats"), &fixture("bad")];
+    let run = |out: &std::path::Path, jobs: &str| {
+        let mut args: Vec<&str> = inputs.to_vec();
+        args.extend_from_slice(&[
+            "--jobs",
+            jobs,
+            "--format",
+            "csv,parquet,jsonl",
+            "--tokens",
+            "--texts-csv",
+        ]);
+        analyze(&args, out).0
+    };
+    assert_eq!(run(a.path(), "1"), 3);
+    assert_eq!(run(b.path(), "2"), 3);
+    let mut names: Vec<String> = std::fs::read_dir(a.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 16, "{names:?}");
+    for name in names.iter().filter(|n| *n != "manifest.json") {
+        let (x, y) = (
+            std::fs::read(a.path().join(name)).unwrap(),
+            std::fs::read(b.path().join(name)).unwrap(),
+        );
+        assert!(x == y, "{name} differs between --jobs 1 and --jobs 2");
+    }
+    // The sample corpus really was read: 19 State of the Union addresses plus the reference.
+    let docs = parquet(a.path(), "documents");
+    let (paths, authors) = (strs(&docs, "path"), strs(&docs, "author"));
+    let sotu_by = |who: &str| {
+        paths
+            .iter()
+            .zip(&authors)
+            .filter(|(p, a)| p.as_deref().unwrap().contains("/sotu/") && a.as_deref() == Some(who))
+            .count()
+    };
+    assert_eq!(sotu_by("George W. Bush"), 7);
+    assert_eq!(sotu_by("Barack Obama"), 7);
+    assert_eq!(sotu_by("Donald J. Trump"), 4);
+    assert_eq!(sotu_by("Joseph R. Biden Jr."), 1);
+}
