@@ -273,8 +273,24 @@ pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
             let doc = finish(base, internal, cleaned, rules.site_publication(&text));
             push_or_error(doc, &mut out, &shown, "the HTML page has no article text (after removing scripts, navigation, headers, footers, asides and forms)");
         }
-        Format::Jsonl => read_jsonl(&text, &base, rules, &known_authors, &mut out),
-        Format::Csv => read_csv(&text, &base, rules, &known_authors, &mut out),
+        Format::Jsonl => read_jsonl(
+            &text,
+            &RecordSource {
+                base: &base,
+                rules,
+                known_authors: &known_authors,
+            },
+            &mut out,
+        ),
+        Format::Csv => read_csv(
+            &text,
+            &RecordSource {
+                base: &base,
+                rules,
+                known_authors: &known_authors,
+            },
+            &mut out,
+        ),
     }
     out
 }
@@ -331,17 +347,27 @@ fn split_front_matter(text: &str) -> (Option<&str>, &str) {
     (None, text)
 }
 
-/// A record of a JSONL or CSV file: its fields as JSON values.
+/// What every record of one JSONL or CSV file shares.
+struct RecordSource<'a> {
+    base: &'a ReadDocument,
+    rules: &'a Rules,
+    known_authors: &'a [String],
+}
+
+/// A record of a JSONL or CSV file: its fields as JSON values; `place` says where it is ("line 3").
 fn record_document(
+    src: &RecordSource,
     fields: &serde_json::Map<String, Value>,
     record: usize,
     place: &str,
     raw: &str,
-    base: &ReadDocument,
-    rules: &Rules,
-    known_authors: &[String],
     out: &mut FileReading,
 ) {
+    let RecordSource {
+        base,
+        rules,
+        known_authors,
+    } = *src;
     let shown = base.path.clone();
     let text_key = fields.keys().find(|k| k.trim().eq_ignore_ascii_case("text")).cloned();
     let text = match text_key.as_ref().and_then(|k| fields.get(k)) {
@@ -397,8 +423,8 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-fn read_jsonl(text: &str, base: &ReadDocument, rules: &Rules, known_authors: &[String], out: &mut FileReading) {
-    let shown = base.path.clone();
+fn read_jsonl(text: &str, src: &RecordSource, out: &mut FileReading) {
+    let shown = src.base.path.clone();
     let mut n_records = 0;
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
@@ -407,16 +433,7 @@ fn read_jsonl(text: &str, base: &ReadDocument, rules: &Rules, known_authors: &[S
         }
         n_records += 1;
         match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(o)) => record_document(
-                &o,
-                line_no,
-                &format!("line {line_no}"),
-                line,
-                base,
-                rules,
-                known_authors,
-                out,
-            ),
+            Ok(Value::Object(o)) => record_document(src, &o, line_no, &format!("line {line_no}"), line, out),
             Ok(other) => out.errors.push(ErrorRecord::new(
                 shown.clone(),
                 "parse",
@@ -438,8 +455,8 @@ fn read_jsonl(text: &str, base: &ReadDocument, rules: &Rules, known_authors: &[S
     }
 }
 
-fn read_csv(text: &str, base: &ReadDocument, rules: &Rules, known_authors: &[String], out: &mut FileReading) {
-    let shown = base.path.clone();
+fn read_csv(text: &str, src: &RecordSource, out: &mut FileReading) {
+    let shown = src.base.path.clone();
     let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
     let headers: Vec<String> = match rdr.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
@@ -475,7 +492,7 @@ fn read_csv(text: &str, base: &ReadDocument, rules: &Rules, known_authors: &[Str
                 }
                 let raw = r.iter().collect::<Vec<_>>().join("\u{1f}");
                 let place = format!("record {record}");
-                record_document(&fields, record, &place, &raw, base, rules, known_authors, out);
+                record_document(src, &fields, record, &place, &raw, out);
             }
             Err(e) => {
                 let line = e
