@@ -28,6 +28,22 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Measure ingestion and segmentation speed (words per second) and peak memory.
     Bench(BenchArgs),
+    /// Fetch and list the models rhetor uses.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Download the base encoder with pip, verify its sha256 and install it into the cache
+    /// ($RHETOR_HOME, else $XDG_CACHE_HOME/rhetor, else ~/.cache/rhetor).
+    Fetch {
+        /// Fetch again even if an intact copy is installed.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show each model's id, status, folder, files with sha256, and licence.
+    List,
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +113,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Analyze(a) => analyze(a, args),
+        Command::Models(m) => models(m),
         Command::Bench(b) => match crate::bench::run(
             &b.paths,
             b.repeat as usize,
@@ -109,6 +126,51 @@ pub fn main() -> i32 {
                 EXIT_FAILURE
             }
         },
+    }
+}
+
+fn models(cmd: ModelsCommand) -> i32 {
+    use crate::model::PACKAGED_MODELS;
+    match cmd {
+        ModelsCommand::Fetch { force } => {
+            for m in PACKAGED_MODELS {
+                match m.fetch(force) {
+                    Ok(dir) => eprintln!("rhetor: model {} is installed in {}", m.id, dir.display()),
+                    Err(e) => {
+                        eprintln!("rhetor models fetch: error: {e:#}");
+                        return EXIT_FAILURE;
+                    }
+                }
+            }
+            EXIT_OK
+        }
+        ModelsCommand::List => {
+            for m in PACKAGED_MODELS {
+                let status = match m.locate() {
+                    Ok(_) => "installed".to_string(),
+                    Err(e) => format!("not usable: {e}"),
+                };
+                println!(
+                    "{}\n  {}\n  status:  {status}\n  folder:  {}",
+                    m.id,
+                    m.description,
+                    m.dir().display()
+                );
+                println!(
+                    "  source:  PyPI {}=={} (wheel sha256 {})",
+                    m.package, m.version, m.wheel_sha256
+                );
+                for (name, sha) in m.files {
+                    println!("  file:    {name}  sha256 {sha}");
+                }
+                println!(
+                    "  model sha256 (of the file hashes): {}\n  licence: {}",
+                    m.sha256(),
+                    m.licence
+                );
+            }
+            EXIT_OK
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod document;
 pub mod errors;
 pub mod manifest;
+pub mod model;
 pub mod pipeline;
 pub mod tables;
 pub mod text;

