@@ -5,7 +5,7 @@ use crate::corpus::rules::Rules;
 use crate::corpus::{self, FileReading, InputFile};
 use crate::document::Document;
 use crate::errors::ErrorRecord;
-use crate::manifest::{InputEntry, Manifest};
+use crate::manifest::{InputEntry, Manifest, ModelEntry};
 use crate::pipeline::Pipeline;
 use crate::tables::{self, OutFormat, TableWriter};
 use anyhow::{Context, Result};
@@ -28,6 +28,11 @@ pub struct AnalyzeConfig {
     pub jobs: usize,
     pub progress: bool,
     pub command_line: Vec<String>,
+    /// Run NER and entity linking.
+    pub entities: bool,
+    pub ner_model: PathBuf,
+    /// Extra knowledge-base files.
+    pub entity_files: Vec<PathBuf>,
 }
 
 /// Documents and problems of a corpus, before any table is written.
@@ -118,7 +123,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         Some(p) => MetadataTable::load(p)?,
         None => MetadataTable::default(),
     };
-    let pipeline = Pipeline::standard();
+    let (pipeline, models) = build_pipeline(config)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.jobs)
         .build()
@@ -153,7 +158,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
             "rhetor_inputs_sha256".to_string(),
             corpus::sha256_hex(input_hashes.join("\n").as_bytes()),
         ),
-        ("rhetor_models".to_string(), "[]".to_string()),
+        ("rhetor_models".to_string(), serde_json::to_string(&models)?),
     ];
     let writer = TableWriter {
         dir: config.out.clone(),
@@ -168,6 +173,10 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
     outputs.extend(writer.write("sentences", &mut tables::sentences_frame(docs)?, true)?);
     if config.tokens {
         outputs.extend(writer.write("tokens", &mut tables::tokens_frame(docs)?, true)?);
+    }
+    if config.entities {
+        outputs.extend(writer.write("mentions", &mut tables::mentions_frame(docs)?, true)?);
+        outputs.extend(writer.write("entities", &mut tables::entities_frame(docs)?, true)?);
     }
     outputs.extend(writer.write("errors", &mut tables::errors_frame(&corpus.errors)?, true)?);
 
@@ -203,7 +212,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         seconds,
         counts,
         inputs,
-        models: vec![],
+        models,
         outputs: outputs
             .iter()
             .map(|p| p.file_name().unwrap_or_default().to_string_lossy().to_string())
@@ -221,9 +230,62 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
     })
 }
 
+/// The pipeline for a configuration, and the models (with their hashes) it uses.
+pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntry>)> {
+    use crate::pipeline::Component;
+    let mut components: Vec<Box<dyn Component>> = vec![
+        Box::new(crate::text::SentenceSegmenter),
+        Box::new(crate::text::WordTokenizer),
+    ];
+    let mut models = Vec::new();
+    if config.entities {
+        let base = crate::model::MINILM;
+        let encoder = std::sync::Arc::new(crate::model::Encoder::load_packaged(&base)?);
+        let ner = crate::entities::ner::NerModel::load(&config.ner_model, &encoder).with_context(|| {
+            format!(
+                "cannot load the NER model from {} (train one with `rhetor train ner`, or run with --no-entities)",
+                config.ner_model.display()
+            )
+        })?;
+        let kb = crate::entities::kb::KnowledgeBase::load(&config.entity_files, false)?;
+        models.push(ModelEntry {
+            id: base.id.to_string(),
+            sha256: base.sha256(),
+            files: base.files.iter().map(|f| f.0.to_string()).collect(),
+        });
+        models.push(ModelEntry {
+            id: format!("ner:{}", ner.config.name),
+            sha256: ner.sha256.clone(),
+            files: vec![
+                ner.dir.join("model.safetensors").display().to_string(),
+                ner.dir.join("config.json").display().to_string(),
+            ],
+        });
+        models.push(ModelEntry {
+            id: "knowledge-base".into(),
+            sha256: kb.sha256.clone(),
+            files: kb.sources.clone(),
+        });
+        components.push(Box::new(crate::entities::EntityRecognizer {
+            encoder,
+            ner: std::sync::Arc::new(ner),
+            kb: std::sync::Arc::new(kb),
+        }));
+    }
+    Ok((Pipeline::new(components)?, models))
+}
+
 /// Table files this version writes; removed before a run so no table from an earlier run (say,
 /// `tokens` when `--tokens` is now off) is mistaken for this run's.
-const TABLE_NAMES: &[&str] = &["documents", "texts", "sentences", "tokens", "errors"];
+const TABLE_NAMES: &[&str] = &[
+    "documents",
+    "texts",
+    "sentences",
+    "tokens",
+    "errors",
+    "mentions",
+    "entities",
+];
 
 fn remove_stale_outputs(dir: &std::path::Path) -> Result<()> {
     for name in TABLE_NAMES {

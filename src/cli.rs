@@ -31,6 +31,65 @@ pub enum Command {
     /// Fetch and list the models rhetor uses.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Train a model.
+    #[command(subcommand)]
+    Train(TrainCommand),
+    /// Score a model on a gold file.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrainCommand {
+    /// Train a named-entity model (top encoder layers + word-shape features + head).
+    Ner(TrainNerArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainNerArgs {
+    /// Training files (token-per-line, BIO or IOB1); repeatable.
+    #[arg(long, required = true, num_args = 1..)]
+    pub train: Vec<PathBuf>,
+    /// Development file, for early stopping and the scores in the model card.
+    #[arg(long)]
+    pub dev: PathBuf,
+    /// Output folder for model.safetensors and config.json (e.g. models/ner-NAME).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 8)]
+    pub epochs: usize,
+    /// Stop after this many epochs without a better dev F1.
+    #[arg(long, default_value_t = 2)]
+    pub patience: usize,
+    /// Encoder layers trained (the ones below are frozen).
+    #[arg(long, default_value_t = 2)]
+    pub trained_layers: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 1e-3)]
+    pub head_lr: f64,
+    #[arg(long, default_value_t = 13)]
+    pub seed: u64,
+    /// Use only the first N sentences of the training and dev data (quick trials and tests).
+    #[arg(long)]
+    pub max_sentences: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Entity-level precision, recall and F1 (conlleval) of a NER model on a gold file.
+    Ner {
+        /// Gold file: token<TAB>tag or CoNLL `token POS chunk tag` lines, blank line between sentences.
+        file: PathBuf,
+        /// The model folder.
+        #[arg(long, default_value = "models/ner-conll")]
+        model: PathBuf,
+        /// Print one JSON object on the last line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,6 +138,15 @@ pub struct AnalyzeArgs {
     /// No progress bar and no summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Skip named entities and linking (no encoder needed; much faster).
+    #[arg(long)]
+    pub no_entities: bool,
+    /// The NER model folder (default: models/ner-conll).
+    #[arg(long, value_name = "DIR")]
+    pub ner_model: Option<PathBuf>,
+    /// Extra knowledge-base file (CSV, same columns as data/entities/entities.csv); repeatable.
+    #[arg(long = "entities", value_name = "FILE.csv")]
+    pub entity_files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +182,8 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Analyze(a) => analyze(a, args),
         Command::Models(m) => models(m),
+        Command::Train(TrainCommand::Ner(t)) => report(train_ner(t), "train ner"),
+        Command::Eval(EvalCommand::Ner { file, model, json }) => report(eval_ner(&file, &model, json), "eval ner"),
         Command::Bench(b) => match crate::bench::run(
             &b.paths,
             b.repeat as usize,
@@ -127,6 +197,89 @@ pub fn main() -> i32 {
             }
         },
     }
+}
+
+fn report(r: anyhow::Result<()>, what: &str) -> i32 {
+    match r {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("rhetor {what}: error: {e:#}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn train_ner(t: TrainNerArgs) -> anyhow::Result<()> {
+    use crate::entities::ner;
+    let base = crate::model::MINILM;
+    let enc = crate::model::Encoder::load_packaged(&base)?;
+    let hyper = ner::NerHyper {
+        trained_layers: t.trained_layers,
+        epochs: t.epochs,
+        patience: t.patience,
+        batch_size: t.batch_size,
+        lr_layers: t.lr,
+        lr_head: t.head_lr,
+        seed: t.seed,
+        max_sentences: t.max_sentences,
+        ..Default::default()
+    };
+    let config = ner::train(&enc, &base.locate()?, &t.train, &t.dev, &t.out, hyper)?;
+    let f1 = config.dev_scores.as_ref().map(|s| s.overall.f1).unwrap_or(0.0);
+    println!(
+        "trained {} in {:.0} s: best dev F1 {f1:.4} at epoch {} of {}",
+        t.out.display(),
+        config.train_seconds,
+        config.best_epoch,
+        config.epochs_run
+    );
+    Ok(())
+}
+
+fn eval_ner(file: &std::path::Path, model_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    use crate::entities::{conll, ner};
+    let started = std::time::Instant::now();
+    let gold = conll::read_file(file)?;
+    let enc = crate::model::Encoder::load_packaged(&crate::model::MINILM)?;
+    let model = ner::NerModel::load(model_dir, &enc)?;
+    let s = ner::evaluate(&model, &enc, &gold)?;
+    println!("{}: {} sentences, {} tokens", file.display(), s.sentences, s.tokens);
+    println!(
+        "{:<8} {:>9} {:>9} {:>9} {:>7} {:>9} {:>7}",
+        "type", "precision", "recall", "f1", "gold", "predicted", "correct"
+    );
+    for (label, p) in s
+        .per_type
+        .iter()
+        .map(|(l, p)| (l.as_str(), p))
+        .chain(std::iter::once(("overall", &s.overall)))
+    {
+        println!(
+            "{label:<8} {:>9.4} {:>9.4} {:>9.4} {:>7} {:>9} {:>7}",
+            p.precision, p.recall, p.f1, p.gold, p.predicted, p.correct
+        );
+    }
+    if json {
+        let per_type: serde_json::Map<String, serde_json::Value> = s
+            .per_type
+            .iter()
+            .map(|(l, p)| {
+                (
+                    l.clone(),
+                    serde_json::json!({"precision": p.precision, "recall": p.recall, "f1": p.f1}),
+                )
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "precision": s.overall.precision, "recall": s.overall.recall, "f1": s.overall.f1,
+                "per_type": per_type, "sentences": s.sentences, "tokens": s.tokens,
+                "seconds": started.elapsed().as_secs_f64(),
+            })
+        );
+    }
+    Ok(())
 }
 
 fn models(cmd: ModelsCommand) -> i32 {
@@ -190,9 +343,17 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
         jobs: a.jobs.map(usize::from).unwrap_or_else(default_jobs),
         progress: !a.quiet && std::io::stderr().is_terminal(),
         command_line,
+        entities: !a.no_entities,
+        ner_model: a.ner_model.unwrap_or_else(crate::entities::default_ner_model_dir),
+        entity_files: a.entity_files,
     };
     // Configuration files given on the command line are usage errors when unreadable.
-    for p in config.rules.iter().chain(config.metadata.iter()) {
+    for p in config
+        .rules
+        .iter()
+        .chain(config.metadata.iter())
+        .chain(config.entity_files.iter())
+    {
         if !p.is_file() {
             eprintln!("rhetor analyze: error: {} does not exist or is not a file", p.display());
             return EXIT_USAGE;
@@ -227,7 +388,10 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
             eprintln!("rhetor analyze: error: {e:#}");
             let is_config = e.chain().any(|c| {
                 let m = c.to_string();
-                m.contains("rules file") || m.contains("metadata table") || m.contains("regular expression")
+                m.contains("rules file")
+                    || m.contains("metadata table")
+                    || m.contains("regular expression")
+                    || m.contains("entities file")
             });
             if is_config {
                 EXIT_USAGE

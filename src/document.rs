@@ -94,6 +94,7 @@ pub enum Layer {
     Text,
     Sentences,
     Tokens,
+    Mentions,
 }
 
 /// One document flowing through the pipeline.
@@ -115,6 +116,8 @@ pub struct Document {
     pub text: String,
     pub sentences: Vec<Span>,
     pub tokens: Vec<Token>,
+    /// Entity mentions, linked (see `entities::link`).
+    pub mentions: Vec<crate::entities::link::Mention>,
 }
 
 impl Document {

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cli;
 pub mod corpus;
 pub mod document;
+pub mod entities;
 pub mod errors;
 pub mod manifest;
 pub mod model;

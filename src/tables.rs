@@ -222,3 +222,74 @@ fn write_frame(df: &mut DataFrame, path: &Path, format: OutFormat, provenance: &
     file.flush()?;
     Ok(())
 }
+
+/// Rounds a model score so tables do not depend on the last bits of floating-point arithmetic
+/// (which may vary with thread scheduling).
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// doc_id, sent_id, start, end, text, label, entity_id, entity_name, source, score.
+pub fn mentions_frame(docs: &[Document]) -> Result<DataFrame> {
+    let ms: Vec<(&str, &crate::entities::link::Mention)> = docs
+        .iter()
+        .flat_map(|d| d.mentions.iter().map(move |m| (d.doc_id.as_str(), m)))
+        .collect();
+    frame(vec![
+        col("doc_id", ms.iter().map(|(d, _)| *d).collect::<Vec<_>>()),
+        col("sent_id", ms.iter().map(|(_, m)| m.sent_id as i64).collect::<Vec<_>>()),
+        col("start", ms.iter().map(|(_, m)| m.start as i64).collect::<Vec<_>>()),
+        col("end", ms.iter().map(|(_, m)| m.end as i64).collect::<Vec<_>>()),
+        col("text", ms.iter().map(|(_, m)| m.text.as_str()).collect::<Vec<_>>()),
+        col("label", ms.iter().map(|(_, m)| m.label.as_str()).collect::<Vec<_>>()),
+        col(
+            "entity_id",
+            ms.iter().map(|(_, m)| m.entity_id.as_str()).collect::<Vec<_>>(),
+        ),
+        col(
+            "entity_name",
+            ms.iter().map(|(_, m)| m.entity_name.as_str()).collect::<Vec<_>>(),
+        ),
+        col("source", ms.iter().map(|(_, m)| m.source).collect::<Vec<_>>()),
+        col(
+            "score",
+            ms.iter().map(|(_, m)| round4(m.score as f64)).collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+/// doc_id, entity_id, entity_name, label, mentions, first_sent, salience.
+pub fn entities_frame(docs: &[Document]) -> Result<DataFrame> {
+    let es: Vec<(&str, crate::entities::link::EntitySummary)> = docs
+        .iter()
+        .flat_map(|d| {
+            crate::entities::link::summarise(&d.mentions)
+                .into_iter()
+                .map(move |e| (d.doc_id.as_str(), e))
+        })
+        .collect();
+    frame(vec![
+        col("doc_id", es.iter().map(|(d, _)| *d).collect::<Vec<_>>()),
+        col(
+            "entity_id",
+            es.iter().map(|(_, e)| e.entity_id.as_str()).collect::<Vec<_>>(),
+        ),
+        col(
+            "entity_name",
+            es.iter().map(|(_, e)| e.entity_name.as_str()).collect::<Vec<_>>(),
+        ),
+        col("label", es.iter().map(|(_, e)| e.label.as_str()).collect::<Vec<_>>()),
+        col(
+            "mentions",
+            es.iter().map(|(_, e)| e.mentions as i64).collect::<Vec<_>>(),
+        ),
+        col(
+            "first_sent",
+            es.iter().map(|(_, e)| e.first_sent as i64).collect::<Vec<_>>(),
+        ),
+        col(
+            "salience",
+            es.iter().map(|(_, e)| round4(e.salience)).collect::<Vec<_>>(),
+        ),
+    ])
+}

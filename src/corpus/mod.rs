@@ -586,6 +586,7 @@ pub fn finalize(read: Vec<ReadDocument>, table: &MetadataTable) -> Vec<Document>
                 text: d.text,
                 sentences: Vec::new(),
                 tokens: Vec::new(),
+                mentions: Vec::new(),
             }
         })
         .collect()

@@ -117,6 +117,53 @@ impl Encoder {
         self.tokenizer.id_to_token(id)
     }
 
+    /// Subwords of pre-split words: ids and, for each subword, the index of its word.
+    pub fn tokenize_words(&self, words: &[&str]) -> Result<(Vec<u32>, Vec<usize>)> {
+        let enc = self
+            .tokenizer
+            .encode(words, false)
+            .map_err(|e| anyhow!("tokenizer: {e}"))?;
+        let mut ids = Vec::with_capacity(enc.len());
+        let mut word_of = Vec::with_capacity(enc.len());
+        for (id, w) in enc.get_ids().iter().zip(enc.get_word_ids()) {
+            // Words the vocabulary cannot spell at all come back as [UNK] with a word id; a word
+            // that yields no subword (a lone control character) gets [UNK] so it still has a slot.
+            if let Some(w) = w {
+                ids.push(*id);
+                word_of.push(*w as usize);
+            }
+        }
+        let unk = self.tokenizer.token_to_id("[UNK]").unwrap_or(100);
+        let mut seen = vec![false; words.len()];
+        for &w in &word_of {
+            seen[w] = true;
+        }
+        if seen.iter().any(|s| !s) {
+            // Rebuild in word order with [UNK] for the missing words.
+            let mut rebuilt_ids = Vec::with_capacity(ids.len() + 1);
+            let mut rebuilt_words = Vec::with_capacity(ids.len() + 1);
+            let mut k = 0;
+            for (w, present) in seen.iter().enumerate() {
+                if *present {
+                    while k < word_of.len() && word_of[k] == w {
+                        rebuilt_ids.push(ids[k]);
+                        rebuilt_words.push(w);
+                        k += 1;
+                    }
+                } else {
+                    rebuilt_ids.push(unk);
+                    rebuilt_words.push(w);
+                }
+            }
+            return Ok((rebuilt_ids, rebuilt_words));
+        }
+        Ok((ids, word_of))
+    }
+
+    pub fn cls_sep(&self) -> (u32, u32) {
+        (self.cls, self.sep)
+    }
+
     /// Subwords of `text` with char offsets.
     pub fn tokenize(&self, text: &str) -> Result<Subwords> {
         let enc = self

@@ -28,8 +28,16 @@ pub fn rhetor(args: &[&str]) -> Output {
         .expect("the rhetor binary runs")
 }
 
-/// Runs `rhetor analyze ARGS --out DIR --quiet` and returns the exit code.
+/// Runs `rhetor analyze ARGS --out DIR --quiet --no-entities` (ingestion and text only) and returns
+/// the exit code and stderr.
 pub fn analyze(args: &[&str], out: &Path) -> (i32, String) {
+    let mut all: Vec<&str> = vec!["--no-entities"];
+    all.extend_from_slice(args);
+    analyze_full(&all, out)
+}
+
+/// Runs the whole pipeline, entities included: `rhetor analyze ARGS --out DIR --quiet`.
+pub fn analyze_full(args: &[&str], out: &Path) -> (i32, String) {
     let mut all: Vec<&str> = vec!["analyze"];
     all.extend_from_slice(args);
     let out_s = out.display().to_string();

@@ -1,0 +1,288 @@
+//! Entity linking: model mentions and knowledge-base matches merged into one set of mentions,
+//! each with a canonical entity.
+//!
+//! Policy, in order:
+//! 1. Candidates are the NER model's spans and the knowledge base's matches (names, aliases,
+//!    demonyms) in each sentence.
+//! 2. Overlapping candidates: the longest span wins; at equal length the knowledge base wins (it
+//!    brings an id). The model's label is kept when the model found the span.
+//! 3. Ids come from the knowledge base: a span that is a known form, or that contains one, takes
+//!    its entity.
+//! 4. Within a document, a person's surname or title-and-surname ("Khamenei", "Ayatollah
+//!    Khamenei") links to the full name introduced earlier, and an acronym to an organisation whose
+//!    initials it spells (source `coref`).
+//! 5. What is still unlinked gets a document-level NIL cluster `nil:DOC_ID:name`, shared by every
+//!    mention of the same name in the document.
+
+use super::kb::KnowledgeBase;
+use crate::document::Document;
+
+/// One mention in a document's clean text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    pub sent_id: usize,
+    /// Token indices into `doc.tokens`, `[token_start, token_end)`.
+    pub token_start: usize,
+    pub token_end: usize,
+    /// Char offsets into the clean text.
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub label: String,
+    pub entity_id: String,
+    pub entity_name: String,
+    /// `model`, `kb` or `coref`.
+    pub source: &'static str,
+    pub score: f32,
+}
+
+/// A span the NER model found: token indices into `doc.tokens`, label and probability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpan {
+    pub token_start: usize,
+    pub token_end: usize,
+    pub label: String,
+    pub score: f32,
+}
+
+/// Per-document summary of an entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntitySummary {
+    pub entity_id: String,
+    pub entity_name: String,
+    pub label: String,
+    pub mentions: usize,
+    pub first_sent: usize,
+    /// Share of the document's mentions that name this entity.
+    pub salience: f64,
+}
+
+const TITLES: &[&str] = &[
+    "President",
+    "Ayatollah",
+    "Grand",
+    "Supreme",
+    "Leader",
+    "Prime",
+    "Minister",
+    "Foreign",
+    "Secretary",
+    "Mr.",
+    "Mrs.",
+    "Ms.",
+    "Dr.",
+    "Gen.",
+    "General",
+    "Sen.",
+    "Senator",
+    "Rep.",
+    "Gov.",
+    "Ambassador",
+    "King",
+    "Queen",
+    "Prince",
+    "Crown",
+    "Chancellor",
+    "Sheikh",
+    "Imam",
+    "Hojatoleslam",
+    "Defense",
+    "State",
+    "Vice",
+    "Speaker",
+    "Admiral",
+    "Adm.",
+    "Col.",
+];
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Links a document's model spans and knowledge-base matches; mentions come out in text order.
+pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Mention> {
+    let words: Vec<&str> = doc.tokens.iter().map(|t| doc.slice(t.span)).collect();
+    // Candidates: (token_start, token_end, label, score, kb entity, from_model).
+    struct Cand {
+        s: usize,
+        e: usize,
+        label: String,
+        score: f32,
+        entity: Option<usize>,
+        from_model: bool,
+        demonym: bool,
+    }
+    let mut cands: Vec<Cand> = Vec::new();
+    let mut sent_start = 0;
+    while sent_start < doc.tokens.len() {
+        let sid = doc.tokens[sent_start].sent_id;
+        let mut sent_end = sent_start;
+        while sent_end < doc.tokens.len() && doc.tokens[sent_end].sent_id == sid {
+            sent_end += 1;
+        }
+        for m in kb.find(&words[sent_start..sent_end]) {
+            let ent = &kb.entities[m.entity];
+            let label = if m.demonym {
+                "MISC".to_string()
+            } else {
+                ent.label.clone()
+            };
+            cands.push(Cand {
+                s: sent_start + m.start,
+                e: sent_start + m.end,
+                label,
+                score: 1.0,
+                entity: Some(m.entity),
+                from_model: false,
+                demonym: m.demonym,
+            });
+        }
+        sent_start = sent_end;
+    }
+    for m in model {
+        let inner = kb.find(&words[m.token_start..m.token_end]);
+        let whole = kb.lookup(&words[m.token_start..m.token_end]);
+        // The longest known form inside the span gives its id ("Ayatollah Ali Khamenei").
+        let entity = whole.map(|(e, _)| e).or_else(|| {
+            inner
+                .iter()
+                .max_by_key(|x| (x.end - x.start, std::cmp::Reverse(x.start)))
+                .map(|x| x.entity)
+        });
+        let demonym = whole.is_some_and(|(_, d)| d);
+        cands.push(Cand {
+            s: m.token_start,
+            e: m.token_end,
+            label: m.label.clone(),
+            score: m.score,
+            entity,
+            from_model: true,
+            demonym,
+        });
+    }
+    // Longest first; at equal length the knowledge base first; then by position.
+    cands.sort_by_key(|c| (std::cmp::Reverse(c.e - c.s), c.from_model, c.s));
+    let mut taken = vec![false; doc.tokens.len()];
+    let mut chosen: Vec<Cand> = Vec::new();
+    for c in cands {
+        if taken[c.s..c.e].iter().any(|&t| t) {
+            // A model span that exactly repeats a chosen knowledge-base span lends it its label.
+            if c.from_model {
+                if let Some(k) = chosen.iter_mut().find(|k| k.s == c.s && k.e == c.e && !k.from_model) {
+                    if !k.demonym {
+                        k.label = c.label.clone();
+                    }
+                    k.score = c.score;
+                    k.from_model = true;
+                }
+            }
+            continue;
+        }
+        taken[c.s..c.e].iter_mut().for_each(|t| *t = true);
+        chosen.push(c);
+    }
+    chosen.sort_by_key(|c| c.s);
+
+    let mut out: Vec<Mention> = Vec::with_capacity(chosen.len());
+    for c in chosen {
+        let start = doc.tokens[c.s].span.start;
+        let end = doc.tokens[c.e - 1].span.end;
+        let text = doc.slice(crate::document::Span::new(start, end)).to_string();
+        let span_words = &words[c.s..c.e];
+        let (entity_id, entity_name, source) = match c.entity {
+            Some(e) => (
+                kb.entities[e].id.clone(),
+                kb.entities[e].name.clone(),
+                if c.from_model { "model" } else { "kb" },
+            ),
+            None => match corefer(&out, span_words, &c.label) {
+                Some((id, name)) => (id, name, "coref"),
+                None => {
+                    let name = span_words.join(" ").replace(" 's", "'s");
+                    (format!("nil:{}:{}", doc.doc_id, slug(&name)), name, "model")
+                }
+            },
+        };
+        out.push(Mention {
+            sent_id: doc.tokens[c.s].sent_id,
+            token_start: c.s,
+            token_end: c.e,
+            start,
+            end,
+            text,
+            label: c.label,
+            entity_id,
+            entity_name,
+            source,
+            score: c.score,
+        });
+    }
+    out
+}
+
+/// An earlier mention this unlinked one refers to: a person by surname (titles ignored), or an
+/// organisation by its acronym.
+fn corefer(earlier: &[Mention], words: &[&str], label: &str) -> Option<(String, String)> {
+    let core: Vec<&str> = words.iter().copied().filter(|w| !TITLES.contains(w)).collect();
+    if label == "PER" && core.len() == 1 {
+        let surname = core[0];
+        return earlier
+            .iter()
+            .rev()
+            .find(|m| {
+                m.label == "PER"
+                    && m.entity_name.split_whitespace().count() > 1
+                    && m.entity_name.split_whitespace().last() == Some(surname)
+            })
+            .map(|m| (m.entity_id.clone(), m.entity_name.clone()));
+    }
+    if label == "ORG" && words.len() == 1 && words[0].len() >= 2 && words[0].chars().all(|c| c.is_uppercase()) {
+        let acronym = words[0];
+        return earlier
+            .iter()
+            .rev()
+            .find(|m| {
+                let initials: String = m
+                    .text
+                    .split_whitespace()
+                    .filter_map(|w| w.chars().next())
+                    .filter(|c| c.is_uppercase())
+                    .collect();
+                m.label == "ORG" && initials == acronym
+            })
+            .map(|m| (m.entity_id.clone(), m.entity_name.clone()));
+    }
+    None
+}
+
+/// Per-entity counts of a document's mentions, most mentioned first (ties by first appearance).
+pub fn summarise(mentions: &[Mention]) -> Vec<EntitySummary> {
+    let mut out: Vec<EntitySummary> = Vec::new();
+    for m in mentions {
+        match out.iter_mut().find(|e| e.entity_id == m.entity_id) {
+            Some(e) => e.mentions += 1,
+            None => out.push(EntitySummary {
+                entity_id: m.entity_id.clone(),
+                entity_name: m.entity_name.clone(),
+                label: m.label.clone(),
+                mentions: 1,
+                first_sent: m.sent_id,
+                salience: 0.0,
+            }),
+        }
+    }
+    let total = mentions.len().max(1) as f64;
+    for e in &mut out {
+        e.salience = e.mentions as f64 / total;
+    }
+    out.sort_by_key(|e| (std::cmp::Reverse(e.mentions), e.first_sent));
+    out
+}

@@ -1,0 +1,70 @@
+//! Entities stage: named-entity recognition on the shared encoder (`ner`), gold files and scoring
+//! (`conll`).
+
+pub mod conll;
+pub mod kb;
+pub mod link;
+pub mod ner;
+
+use crate::document::{Document, Layer};
+use crate::model::Encoder;
+use crate::pipeline::Component;
+use std::sync::Arc;
+
+/// Pipeline component: NER on every sentence, then linking against the knowledge base.
+pub struct EntityRecognizer {
+    pub encoder: Arc<Encoder>,
+    pub ner: Arc<ner::NerModel>,
+    pub kb: Arc<kb::KnowledgeBase>,
+}
+
+impl Component for EntityRecognizer {
+    fn name(&self) -> &'static str {
+        "entities"
+    }
+    fn reads(&self) -> &'static [Layer] {
+        &[Layer::Text, Layer::Sentences, Layer::Tokens]
+    }
+    fn writes(&self) -> &'static [Layer] {
+        &[Layer::Mentions]
+    }
+    fn process(&self, doc: &mut Document) -> anyhow::Result<()> {
+        // Group token indices by sentence.
+        let mut sentences: Vec<Vec<usize>> = vec![Vec::new(); doc.sentences.len()];
+        for (i, t) in doc.tokens.iter().enumerate() {
+            sentences[t.sent_id].push(i);
+        }
+        sentences.retain(|s| !s.is_empty());
+        let words: Vec<Vec<&str>> = sentences
+            .iter()
+            .map(|s| s.iter().map(|&i| doc.slice(doc.tokens[i].span)).collect())
+            .collect();
+        let tags = self.ner.predict(&self.encoder, &words)?;
+        let mut spans = Vec::new();
+        for (sent, sent_tags) in sentences.iter().zip(&tags) {
+            let bio: Vec<String> = sent_tags.iter().map(|t| t.tag.clone()).collect();
+            for (s, e, label) in conll::spans(&bio) {
+                let score = sent_tags[s..e].iter().map(|t| t.prob).sum::<f32>() / (e - s) as f32;
+                spans.push(link::ModelSpan {
+                    token_start: sent[s],
+                    token_end: sent[e - 1] + 1,
+                    label,
+                    score,
+                });
+            }
+        }
+        doc.mentions = link::link(doc, &spans, &self.kb);
+        Ok(())
+    }
+}
+
+/// The NER model `analyze` uses unless told otherwise: `models/ner-conll` in the working directory,
+/// else the one in rhetor's source tree.
+pub fn default_ner_model_dir() -> std::path::PathBuf {
+    let local = std::path::PathBuf::from("models/ner-conll");
+    if local.join("config.json").is_file() {
+        local
+    } else {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/ner-conll")
+    }
+}

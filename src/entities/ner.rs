@@ -1,0 +1,744 @@
+//! Named-entity recognition on the shared encoder. The bottom layers of all-MiniLM-L6-v2 stay
+//! frozen (their outputs are computed once and cached during training); the top layers, a
+//! word-shape embedding (the encoder is uncased, so capitalisation comes in here) and a small head
+//! are trained. Word tags come from each word's first subword, decoded with BIO-constrained
+//! Viterbi.
+
+use super::conll::{self, NerScores, Sentence};
+use crate::model::bert::{Bert, BertLayer};
+use crate::model::encoder::windows;
+use crate::model::Encoder;
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, IndexOp, Tensor, Var, D};
+use candle_nn::{embedding, linear, AdamW, Embedding, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Word shapes: the capitalisation an uncased encoder cannot see.
+pub const N_SHAPES: usize = 20;
+const CONT_SHAPE: u32 = 18;
+const SPECIAL_SHAPE: u32 = 19;
+
+/// The shape class of a word (0..18); `sentence_start` separates "The" opening a sentence from a
+/// capitalised word inside one.
+pub fn word_shape(word: &str, sentence_start: bool) -> u32 {
+    let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
+    let has_digit = word.chars().any(|c| c.is_numeric());
+    let base = if letters.is_empty() {
+        if has_digit {
+            0
+        } else {
+            1
+        }
+    } else if has_digit {
+        2
+    } else if letters.iter().all(|c| c.is_lowercase()) {
+        3
+    } else if letters.iter().all(|c| c.is_uppercase()) {
+        if letters.len() == 1 {
+            4
+        } else {
+            5
+        }
+    } else if letters[0].is_uppercase() && letters[1..].iter().all(|c| c.is_lowercase()) {
+        6
+    } else if letters[0].is_uppercase() {
+        7
+    } else {
+        8
+    };
+    base + if sentence_start { 9 } else { 0 }
+}
+
+/// Training settings, recorded in the model card.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NerHyper {
+    pub trained_layers: usize,
+    pub epochs: usize,
+    pub patience: usize,
+    pub batch_size: usize,
+    pub lr_layers: f64,
+    pub lr_head: f64,
+    pub weight_decay: f64,
+    pub dropout: f32,
+    pub head_hidden: usize,
+    pub shape_dim: usize,
+    pub seed: u64,
+    pub max_sentences: Option<usize>,
+}
+
+impl Default for NerHyper {
+    fn default() -> Self {
+        Self {
+            trained_layers: 2,
+            epochs: 8,
+            patience: 2,
+            batch_size: 32,
+            lr_layers: 1e-4,
+            lr_head: 1e-3,
+            weight_decay: 0.01,
+            dropout: 0.1,
+            head_hidden: 256,
+            shape_dim: 32,
+            seed: 13,
+            max_sentences: None,
+        }
+    }
+}
+
+/// `config.json` of a trained NER model: everything needed to load it and to judge it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NerConfig {
+    pub name: String,
+    pub base_model: String,
+    pub base_model_sha256: String,
+    pub frozen_layers: usize,
+    pub tags: Vec<String>,
+    pub hyper: NerHyper,
+    pub train_files: Vec<String>,
+    pub dev_file: String,
+    pub epochs_run: usize,
+    pub best_epoch: usize,
+    pub dev_scores: Option<NerScores>,
+    pub train_seconds: f64,
+    pub rhetor_version: String,
+}
+
+/// Deterministic random numbers (candle's CPU generator cannot be seeded).
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Approximately normal (sum of uniforms).
+    pub fn normal(&mut self) -> f32 {
+        (0..4).map(|_| self.uniform()).sum::<f32>() - 2.0
+    }
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+fn dropout(x: &Tensor, p: f32, rng: &mut SplitMix) -> Result<Tensor> {
+    if p <= 0.0 {
+        return Ok(x.clone());
+    }
+    let n = x.elem_count();
+    let keep = 1.0 / (1.0 - p);
+    let mask: Vec<f32> = (0..n).map(|_| if rng.uniform() < p { 0.0 } else { keep }).collect();
+    Ok((x * Tensor::from_vec(mask, x.shape(), x.device())?)?)
+}
+
+/// The trained part: top encoder layers, shape embeddings, head.
+pub struct NerHead {
+    layers: Vec<BertLayer>,
+    shape_in: Embedding,
+    shape_out: Embedding,
+    proj: Linear,
+    out: Linear,
+}
+
+impl NerHead {
+    fn new(vb: VarBuilder, base: &Bert, frozen: usize, hyper: &NerHyper, n_tags: usize) -> Result<Self> {
+        let h = base.config.hidden_size;
+        let layers = (frozen..base.config.num_hidden_layers)
+            .map(|i| BertLayer::load(vb.pp(format!("encoder.layer.{i}")), &base.config))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self {
+            layers,
+            shape_in: embedding(N_SHAPES, h, vb.pp("ner.shape_in"))?,
+            shape_out: embedding(N_SHAPES, hyper.shape_dim, vb.pp("ner.shape_out"))?,
+            proj: linear(h + hyper.shape_dim, hyper.head_hidden, vb.pp("ner.proj"))?,
+            out: linear(hyper.head_hidden, n_tags, vb.pp("ner.out"))?,
+        })
+    }
+
+    /// Logits [batch, len, tags] from the frozen layers' output `h`.
+    fn forward(
+        &self,
+        h: &Tensor,
+        mask: &Tensor,
+        shapes: &Tensor,
+        drop: Option<(f32, &mut SplitMix)>,
+    ) -> Result<Tensor> {
+        let bias = Bert::mask_bias(mask)?;
+        let mut x = h.broadcast_add(&self.shape_in.forward(shapes)?)?;
+        for l in &self.layers {
+            x = l.forward(&x, &bias)?;
+        }
+        let mut z = Tensor::cat(&[x, self.shape_out.forward(shapes)?], D::Minus1)?;
+        if let Some((p, rng)) = drop {
+            z = dropout(&z, p, rng)?;
+        }
+        let z = self.proj.forward(&z)?.gelu_erf()?;
+        Ok(self.out.forward(&z)?)
+    }
+}
+
+/// A sentence (or a piece of a long one) ready for training: subword ids with [CLS]/[SEP],
+/// shapes, the position of each word's first subword, and gold tag ids.
+struct Example {
+    ids: Vec<u32>,
+    shapes: Vec<u32>,
+    first: Vec<usize>,
+    labels: Vec<u32>,
+}
+
+fn subword_shapes(words: &[&str], word_of: &[usize]) -> Vec<u32> {
+    word_of
+        .iter()
+        .enumerate()
+        .map(|(k, &w)| {
+            if k > 0 && word_of[k - 1] == w {
+                CONT_SHAPE
+            } else {
+                word_shape(words[w], w == 0)
+            }
+        })
+        .collect()
+}
+
+fn prepare(enc: &Encoder, sentences: &[Sentence], tags: &[String]) -> Result<Vec<Example>> {
+    let (cls, sep) = enc.cls_sep();
+    let mut out = Vec::new();
+    for s in sentences {
+        let words: Vec<&str> = s.words.iter().map(|w| w.as_str()).collect();
+        let (ids, word_of) = enc.tokenize_words(&words)?;
+        let shapes = subword_shapes(&words, &word_of);
+        let label = |t: &str| {
+            tags.iter()
+                .position(|x| x == t)
+                .map(|i| i as u32)
+                .context("unknown tag")
+        };
+        // Long sentences are cut at word boundaries into pieces that fit one window.
+        let mut start = 0;
+        while start < ids.len() {
+            let mut end = (start + enc.window).min(ids.len());
+            if end < ids.len() {
+                while end > start + 1 && word_of[end] == word_of[end - 1] {
+                    end -= 1;
+                }
+            }
+            let mut ex = Example {
+                ids: vec![cls],
+                shapes: vec![SPECIAL_SHAPE],
+                first: vec![],
+                labels: vec![],
+            };
+            for k in start..end {
+                if k == 0 || word_of[k] != word_of[k - 1] {
+                    ex.first.push(ex.ids.len());
+                    ex.labels.push(label(&s.tags[word_of[k]])?);
+                }
+                ex.ids.push(ids[k]);
+                ex.shapes.push(shapes[k]);
+            }
+            ex.ids.push(sep);
+            ex.shapes.push(SPECIAL_SHAPE);
+            out.push(ex);
+            start = end;
+        }
+    }
+    Ok(out)
+}
+
+/// Output of the frozen layers for each example, computed once.
+fn cache_frozen(enc: &Encoder, frozen: usize, examples: &[Example], what: &str) -> Result<Vec<Tensor>> {
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(examples[i].ids.len()), i));
+    let mut out: Vec<Option<Tensor>> = vec![None; examples.len()];
+    let bar = indicatif::ProgressBar::new(examples.len() as u64);
+    bar.set_message(format!("encoding {what}"));
+    for batch in order.chunks(64) {
+        let (ids, mask, _) = pad_batch(examples, batch, |e| &e.ids, 0)?;
+        let h = enc.bert.forward_upto(&ids, &mask, frozen)?;
+        for (r, &i) in batch.iter().enumerate() {
+            out[i] = Some(h.i(r)?.narrow(0, 0, examples[i].ids.len())?.contiguous()?);
+        }
+        bar.inc(batch.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(out.into_iter().map(|t| t.expect("cached")).collect())
+}
+
+/// Pads a field of the batch's examples to the longest; returns (values, mask, length).
+fn pad_batch(
+    examples: &[Example],
+    batch: &[usize],
+    field: impl Fn(&Example) -> &Vec<u32>,
+    pad: u32,
+) -> Result<(Tensor, Tensor, usize)> {
+    let t = batch.iter().map(|&i| field(&examples[i]).len()).max().unwrap_or(0);
+    let mut v = vec![pad; batch.len() * t];
+    let mut m = vec![0u32; batch.len() * t];
+    for (r, &i) in batch.iter().enumerate() {
+        let f = field(&examples[i]);
+        v[r * t..r * t + f.len()].copy_from_slice(f);
+        m[r * t..r * t + f.len()].fill(1);
+    }
+    Ok((
+        Tensor::from_vec(v, (batch.len(), t), &Device::Cpu)?,
+        Tensor::from_vec(m, (batch.len(), t), &Device::Cpu)?,
+        t,
+    ))
+}
+
+/// Stacks cached frozen outputs, zero-padded to length `t`.
+fn stack_cached(cached: &[Tensor], batch: &[usize], t: usize) -> Result<Tensor> {
+    let rows = batch
+        .iter()
+        .map(|&i| {
+            let x = &cached[i];
+            let n = x.dim(0)?;
+            if n == t {
+                Ok(x.clone())
+            } else {
+                Ok(x.pad_with_zeros(0, 0, t - n)?)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Tensor::stack(&rows, 0)?)
+}
+
+/// Log-probabilities -> best BIO-valid tag sequence.
+pub fn viterbi(logp: &[Vec<f32>], tags: &[String]) -> Vec<usize> {
+    let n = tags.len();
+    if logp.is_empty() {
+        return vec![];
+    }
+    let allowed = |prev: Option<usize>, cur: usize| -> bool {
+        match tags[cur].strip_prefix("I-") {
+            None => true,
+            Some(label) => prev.is_some_and(|p| tags[p].len() > 2 && &tags[p][2..] == label),
+        }
+    };
+    let mut score: Vec<f32> = (0..n)
+        .map(|j| {
+            if allowed(None, j) {
+                logp[0][j]
+            } else {
+                f32::NEG_INFINITY
+            }
+        })
+        .collect();
+    let mut back = vec![vec![0usize; n]; logp.len()];
+    for t in 1..logp.len() {
+        let mut next = vec![f32::NEG_INFINITY; n];
+        for j in 0..n {
+            for i in 0..n {
+                if allowed(Some(i), j) && score[i] + logp[t][j] > next[j] {
+                    next[j] = score[i] + logp[t][j];
+                    back[t][j] = i;
+                }
+            }
+        }
+        score = next;
+    }
+    let mut best = (0..n).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
+    let mut path = vec![best; logp.len()];
+    for t in (1..logp.len()).rev() {
+        best = back[t][best];
+        path[t - 1] = best;
+    }
+    path
+}
+
+fn log_softmax_rows(x: &[f32], n_tags: usize) -> Vec<Vec<f32>> {
+    x.chunks(n_tags)
+        .map(|r| {
+            let m = r.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let lse = m + r.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
+            r.iter().map(|v| v - lse).collect()
+        })
+        .collect()
+}
+
+/// A loaded NER model.
+pub struct NerModel {
+    head: NerHead,
+    pub config: NerConfig,
+    pub dir: PathBuf,
+    pub sha256: String,
+}
+
+/// One word's predicted tag and the probability of that tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordTag {
+    pub tag: String,
+    pub prob: f32,
+}
+
+impl NerModel {
+    pub fn load(dir: &Path, enc: &Encoder) -> Result<Self> {
+        let config: NerConfig = serde_json::from_slice(
+            &std::fs::read(dir.join("config.json"))
+                .with_context(|| format!("cannot read {}/config.json; is this a rhetor NER model?", dir.display()))?,
+        )
+        .with_context(|| format!("{}/config.json is not a rhetor NER configuration", dir.display()))?;
+        if config.base_model != enc.model_id {
+            bail!(
+                "{} was trained on {}, but the encoder is {}",
+                dir.display(),
+                config.base_model,
+                enc.model_id
+            );
+        }
+        let weights = dir.join("model.safetensors");
+        let sha256 = crate::model::store::sha256_file(&weights)?;
+        // SAFETY: read-only memory map of a file rhetor does not modify while it is mapped.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)? };
+        let head = NerHead::new(vb, &enc.bert, config.frozen_layers, &config.hyper, config.tags.len())?;
+        Ok(Self {
+            head,
+            config,
+            dir: dir.to_path_buf(),
+            sha256,
+        })
+    }
+
+    /// Tags for every word of every sentence. Sentences longer than one window are covered by
+    /// overlapping windows; each subword takes its scores from the window where it is most central.
+    pub fn predict(&self, enc: &Encoder, sentences: &[Vec<&str>]) -> Result<Vec<Vec<WordTag>>> {
+        predict_with(&self.head, &self.config, enc, sentences)
+    }
+}
+
+fn predict_with(
+    head: &NerHead,
+    config: &NerConfig,
+    enc: &Encoder,
+    sentences: &[Vec<&str>],
+) -> Result<Vec<Vec<WordTag>>> {
+    let (cls, sep) = enc.cls_sep();
+    let n_tags = config.tags.len();
+    struct Unit {
+        ids: Vec<u32>,
+        shapes: Vec<u32>,
+        word_of: Vec<usize>,
+    }
+    let units: Vec<Unit> = sentences
+        .iter()
+        .map(|words| {
+            let (ids, word_of) = enc.tokenize_words(words)?;
+            let shapes = subword_shapes(words, &word_of);
+            Ok(Unit { ids, shapes, word_of })
+        })
+        .collect::<Result<_>>()?;
+    // Windows over every sentence's subwords, run in length-sorted batches.
+    let mut wins: Vec<(usize, usize, usize)> = Vec::new();
+    for (u, unit) in units.iter().enumerate() {
+        if !unit.ids.is_empty() {
+            for (s, e) in windows(unit.ids.len(), enc.window, enc.stride) {
+                wins.push((u, s, e));
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..wins.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(wins[i].2 - wins[i].1), i));
+    let mut scores: Vec<Vec<f32>> = units.iter().map(|u| vec![0.0; u.ids.len() * n_tags]).collect();
+    let mut best: Vec<Vec<usize>> = units.iter().map(|u| vec![0; u.ids.len()]).collect();
+    for batch in order.chunks(enc.batch_size) {
+        let t = batch.iter().map(|&i| wins[i].2 - wins[i].1).max().unwrap_or(0) + 2;
+        let (mut ids, mut shapes, mut mask) = (
+            vec![0u32; batch.len() * t],
+            vec![SPECIAL_SHAPE; batch.len() * t],
+            vec![0u32; batch.len() * t],
+        );
+        for (r, &i) in batch.iter().enumerate() {
+            let (u, s, e) = wins[i];
+            let row = r * t;
+            ids[row] = cls;
+            ids[row + 1..row + 1 + e - s].copy_from_slice(&units[u].ids[s..e]);
+            ids[row + 1 + e - s] = sep;
+            shapes[row + 1..row + 1 + e - s].copy_from_slice(&units[u].shapes[s..e]);
+            mask[row..row + e - s + 2].fill(1);
+        }
+        let dev = &Device::Cpu;
+        let ids = Tensor::from_vec(ids, (batch.len(), t), dev)?;
+        let mask = Tensor::from_vec(mask, (batch.len(), t), dev)?;
+        let shapes = Tensor::from_vec(shapes, (batch.len(), t), dev)?;
+        let h = enc.bert.forward_upto(&ids, &mask, config.frozen_layers)?;
+        let logits: Vec<f32> = head.forward(&h, &mask, &shapes, None)?.flatten_all()?.to_vec1()?;
+        for (r, &i) in batch.iter().enumerate() {
+            let (u, s, e) = wins[i];
+            for k in s..e {
+                let centrality = (k - s).min(e - 1 - k) + 1;
+                if centrality > best[u][k] {
+                    best[u][k] = centrality;
+                    let from = (r * t + 1 + k - s) * n_tags;
+                    scores[u][k * n_tags..(k + 1) * n_tags].copy_from_slice(&logits[from..from + n_tags]);
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(units.len());
+    for (u, unit) in units.iter().enumerate() {
+        let n_words = sentences[u].len();
+        let mut word_scores = vec![vec![0f32; n_tags]; n_words];
+        for k in 0..unit.ids.len() {
+            if k == 0 || unit.word_of[k] != unit.word_of[k - 1] {
+                word_scores[unit.word_of[k]].copy_from_slice(&scores[u][k * n_tags..(k + 1) * n_tags]);
+            }
+        }
+        let logp = log_softmax_rows(&word_scores.concat(), n_tags);
+        let path = viterbi(&logp, &config.tags);
+        out.push(
+            path.iter()
+                .enumerate()
+                .map(|(w, &j)| WordTag {
+                    tag: config.tags[j].clone(),
+                    prob: logp[w][j].exp(),
+                })
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// Scores a model (or a head in training) on gold sentences.
+pub fn evaluate(model: &NerModel, enc: &Encoder, gold: &[Sentence]) -> Result<NerScores> {
+    let mut predicted = Vec::with_capacity(gold.len());
+    for chunk in gold.chunks(512) {
+        let words: Vec<Vec<&str>> = chunk
+            .iter()
+            .map(|s| s.words.iter().map(|w| w.as_str()).collect())
+            .collect();
+        for p in model.predict(enc, &words)? {
+            predicted.push(p.into_iter().map(|w| w.tag).collect::<Vec<_>>());
+        }
+    }
+    let gold_tags: Vec<Vec<String>> = gold.iter().map(|s| s.tags.clone()).collect();
+    Ok(conll::score(&gold_tags, &predicted))
+}
+
+/// Initialises the head's fresh parameters from a seeded generator and copies the top encoder
+/// layers from the base model, so training is reproducible.
+fn init_vars(varmap: &VarMap, base_weights: &Path, seed: u64) -> Result<()> {
+    let base = candle_core::safetensors::load(base_weights, &Device::Cpu)?;
+    let mut rng = SplitMix::new(seed);
+    let data = varmap.data().lock().expect("varmap lock");
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        let var: &Var = &data[name];
+        if let Some(t) = base.get(name) {
+            var.set(t)?;
+        } else if name.ends_with(".bias") {
+            var.set(&var.zeros_like()?)?;
+        } else {
+            let dims = var.dims().to_vec();
+            let fan_in = *dims.last().unwrap_or(&1) as f32;
+            let std = if name.contains("shape_in") {
+                0.02
+            } else {
+                1.0 / fan_in.sqrt()
+            };
+            let v: Vec<f32> = (0..var.elem_count()).map(|_| rng.normal() * std).collect();
+            var.set(&Tensor::from_vec(v, dims, &Device::Cpu)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Trains a NER model and writes `model.safetensors` and `config.json` into `out`.
+pub fn train(
+    enc: &Encoder,
+    base_dir: &Path,
+    train_files: &[PathBuf],
+    dev_file: &Path,
+    out: &Path,
+    hyper: NerHyper,
+) -> Result<NerConfig> {
+    let started = Instant::now();
+    let tags = conll::tag_names();
+    let mut train_sents = Vec::new();
+    for f in train_files {
+        train_sents.extend(conll::read_file(f)?);
+    }
+    let mut dev_sents = conll::read_file(dev_file)?;
+    if let Some(n) = hyper.max_sentences {
+        train_sents.truncate(n);
+        dev_sents.truncate(n);
+    }
+    if train_sents.is_empty() || dev_sents.is_empty() {
+        bail!("no training or development sentences");
+    }
+    let frozen = enc.bert.config.num_hidden_layers - hyper.trained_layers.min(enc.bert.config.num_hidden_layers);
+    eprintln!(
+        "rhetor: training NER on {} sentences (dev {}), {} frozen + {} trained layers",
+        train_sents.len(),
+        dev_sents.len(),
+        frozen,
+        hyper.trained_layers
+    );
+    let train_ex = prepare(enc, &train_sents, &tags)?;
+    let cached = cache_frozen(enc, frozen, &train_ex, "training sentences")?;
+
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let head = NerHead::new(vb, &enc.bert, frozen, &hyper, tags.len())?;
+    init_vars(&varmap, &base_dir.join("model.safetensors"), hyper.seed)?;
+    let (layer_vars, head_vars): (Vec<Var>, Vec<Var>) = {
+        let data = varmap.data().lock().expect("varmap lock");
+        let mut named: Vec<(&String, &Var)> = data.iter().collect();
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        let (l, h): (Vec<_>, Vec<_>) = named.into_iter().partition(|(n, _)| n.starts_with("encoder."));
+        (
+            l.into_iter().map(|(_, v)| v.clone()).collect(),
+            h.into_iter().map(|(_, v)| v.clone()).collect(),
+        )
+    };
+    let params = |lr| ParamsAdamW {
+        lr,
+        weight_decay: hyper.weight_decay,
+        ..Default::default()
+    };
+    let mut opt_layers = AdamW::new(layer_vars, params(hyper.lr_layers))?;
+    let mut opt_head = AdamW::new(head_vars, params(hyper.lr_head))?;
+
+    let mut config = NerConfig {
+        name: out
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "ner".into()),
+        base_model: enc.model_id.clone(),
+        base_model_sha256: enc.model_sha256.clone(),
+        frozen_layers: frozen,
+        tags: tags.clone(),
+        hyper: hyper.clone(),
+        train_files: train_files.iter().map(|p| p.display().to_string()).collect(),
+        dev_file: dev_file.display().to_string(),
+        epochs_run: 0,
+        best_epoch: 0,
+        dev_scores: None,
+        train_seconds: 0.0,
+        rhetor_version: crate::VERSION.to_string(),
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let weights = out.join("model.safetensors");
+    let mut rng = SplitMix::new(hyper.seed ^ 0x5eed);
+    // Batches of similar lengths; their order is shuffled every epoch.
+    let mut by_len: Vec<usize> = (0..train_ex.len()).collect();
+    by_len.sort_by_key(|&i| (train_ex[i].ids.len(), i));
+    let batches: Vec<Vec<usize>> = by_len.chunks(hyper.batch_size).map(|c| c.to_vec()).collect();
+    let mut best_f1 = -1.0;
+    let mut since_best = 0;
+    for epoch in 1..=hyper.epochs {
+        let mut order: Vec<usize> = (0..batches.len()).collect();
+        rng.shuffle(&mut order);
+        let bar = indicatif::ProgressBar::new(order.len() as u64);
+        let (mut loss_sum, mut n) = (0.0f64, 0usize);
+        for &b in &order {
+            let batch = &batches[b];
+            let (shapes, mask, t) = pad_batch(&train_ex, batch, |e| &e.shapes, SPECIAL_SHAPE)?;
+            let h = stack_cached(&cached, batch, t)?;
+            let logits = head.forward(&h, &mask, &shapes, Some((hyper.dropout, &mut rng)))?;
+            let mut idx = Vec::new();
+            let mut labels = Vec::new();
+            for (r, &i) in batch.iter().enumerate() {
+                for (k, &p) in train_ex[i].first.iter().enumerate() {
+                    idx.push((r * t + p) as u32);
+                    labels.push(train_ex[i].labels[k]);
+                }
+            }
+            let n_idx = idx.len();
+            let flat = logits.reshape((batch.len() * t, tags.len()))?;
+            let picked = flat.index_select(&Tensor::from_vec(idx, n_idx, &Device::Cpu)?, 0)?;
+            let loss = candle_nn::loss::cross_entropy(&picked, &Tensor::from_vec(labels, n_idx, &Device::Cpu)?)?;
+            let grads = loss.backward()?;
+            opt_layers.step(&grads)?;
+            opt_head.step(&grads)?;
+            loss_sum += loss.to_scalar::<f32>()? as f64;
+            n += 1;
+            bar.inc(1);
+            bar.set_message(format!("epoch {epoch} loss {:.4}", loss_sum / n as f64));
+        }
+        bar.finish_and_clear();
+        let model = NerModel {
+            head: NerHead::new(
+                VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+                &enc.bert,
+                frozen,
+                &hyper,
+                tags.len(),
+            )?,
+            config: config.clone(),
+            dir: out.to_path_buf(),
+            sha256: String::new(),
+        };
+        let dev = evaluate(&model, enc, &dev_sents)?;
+        config.epochs_run = epoch;
+        eprintln!(
+            "rhetor: epoch {epoch}: train loss {:.4}, dev F1 {:.4} (P {:.4}, R {:.4}), {:.0} s elapsed",
+            loss_sum / n.max(1) as f64,
+            dev.overall.f1,
+            dev.overall.precision,
+            dev.overall.recall,
+            started.elapsed().as_secs_f64()
+        );
+        if dev.overall.f1 > best_f1 {
+            best_f1 = dev.overall.f1;
+            since_best = 0;
+            config.best_epoch = epoch;
+            config.dev_scores = Some(dev);
+            varmap.save(&weights)?;
+        } else {
+            since_best += 1;
+            if since_best >= hyper.patience {
+                eprintln!(
+                    "rhetor: dev F1 has not improved for {} epochs; stopping early",
+                    hyper.patience
+                );
+                break;
+            }
+        }
+    }
+    config.train_seconds = started.elapsed().as_secs_f64();
+    std::fs::write(out.join("config.json"), serde_json::to_string_pretty(&config)? + "\n")?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(word_shape("Khamenei", false), 6);
+        assert_eq!(word_shape("Khamenei", true), 15);
+        assert_eq!(word_shape("IAEA", false), 5);
+        assert_eq!(word_shape("P5+1", false), 2);
+        assert_eq!(word_shape("sanctions", false), 3);
+        assert_eq!(word_shape(",", false), 1);
+        assert_eq!(word_shape("McDonald", false), 7);
+    }
+
+    #[test]
+    fn viterbi_never_starts_an_entity_with_i() {
+        let tags = conll::tag_names();
+        // Scores prefer O, I-PER, I-PER; I-PER after O is invalid, so B-PER I-PER or O O O wins.
+        let mut logp = vec![vec![-5.0f32; tags.len()]; 3];
+        logp[0][0] = -0.1;
+        logp[1][2] = -0.1; // I-PER
+        logp[1][1] = -1.0; // B-PER
+        logp[2][2] = -0.1;
+        let path: Vec<&str> = viterbi(&logp, &tags).iter().map(|&j| tags[j].as_str()).collect();
+        assert_eq!(path, vec!["O", "B-PER", "I-PER"]);
+    }
+}
