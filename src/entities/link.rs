@@ -5,7 +5,10 @@
 //! 1. Candidates are the NER model's spans and the knowledge base's matches (names, aliases,
 //!    demonyms) in each sentence.
 //! 2. Overlapping candidates: the longest span wins; at equal length the knowledge base wins (it
-//!    brings an id). The model's label is kept when the model found the span.
+//!    brings an id). The model's label is kept when the model found the span. Inside a descriptive
+//!    knowledge-base phrase of five or more words with lower-case words in it ("the five permanent
+//!    members of the United Nations Security Council, plus Germany"), the known names it contains
+//!    are kept as nested mentions.
 //! 3. Ids come from the knowledge base: a span that is a known form, or that contains one, takes
 //!    its entity.
 //! 4. Within a document, a person's surname or title-and-surname ("Khamenei", "Ayatollah
@@ -172,6 +175,7 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
     cands.sort_by_key(|c| (std::cmp::Reverse(c.e - c.s), c.from_model, c.s));
     let mut taken = vec![false; doc.tokens.len()];
     let mut chosen: Vec<Cand> = Vec::new();
+    let mut rest: Vec<Cand> = Vec::new();
     for c in cands {
         if taken[c.s..c.e].iter().any(|&t| t) {
             // A model span that exactly repeats a chosen knowledge-base span lends it its label.
@@ -182,14 +186,32 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
                     }
                     k.score = c.score;
                     k.from_model = true;
+                    continue;
                 }
             }
+            rest.push(c);
             continue;
         }
         taken[c.s..c.e].iter_mut().for_each(|t| *t = true);
         chosen.push(c);
     }
-    chosen.sort_by_key(|c| c.s);
+    // Descriptive knowledge-base phrases ("the five permanent members of the United Nations Security
+    // Council, plus Germany") keep the names inside them as nested mentions.
+    let containers: Vec<(usize, usize)> = chosen
+        .iter()
+        .filter(|c| c.entity.is_some() && c.e - c.s >= 5 && words[c.s..c.e].iter().any(|w| w.chars().all(|ch| ch.is_lowercase())))
+        .map(|c| (c.s, c.e))
+        .collect();
+    let mut nested_taken = vec![false; doc.tokens.len()];
+    for c in rest {
+        // Only names the knowledge base knows are nested, never fragments the model found.
+        let inside = c.entity.is_some() && containers.iter().any(|&(s, e)| s <= c.s && c.e <= e && (s, e) != (c.s, c.e));
+        if inside && !nested_taken[c.s..c.e].iter().any(|&t| t) {
+            nested_taken[c.s..c.e].iter_mut().for_each(|t| *t = true);
+            chosen.push(c);
+        }
+    }
+    chosen.sort_by_key(|c| (c.s, std::cmp::Reverse(c.e)));
 
     let mut out: Vec<Mention> = Vec::with_capacity(chosen.len());
     for c in chosen {

@@ -134,6 +134,90 @@ impl SplitMix {
     }
 }
 
+/// Features per word from a lexicon of the training data: how often each cased word form was O,
+/// PER, ORG, LOC or MISC, and how often it was seen. This gives back what an uncased encoder
+/// loses ("May" the month against "may" the verb; "Bush" the name).
+pub const LEX_DIM: usize = 6;
+
+#[derive(Debug, Clone, Default)]
+pub struct Lexicon {
+    counts: std::collections::HashMap<String, [u32; 5]>,
+}
+
+fn label_index(tag: &str) -> usize {
+    match tag.get(2..) {
+        Some("PER") => 1,
+        Some("ORG") => 2,
+        Some("LOC") => 3,
+        Some("MISC") => 4,
+        _ => 0,
+    }
+}
+
+impl Lexicon {
+    pub fn from_sentences<'a>(sents: impl Iterator<Item = &'a Sentence>) -> Self {
+        let mut counts: std::collections::HashMap<String, [u32; 5]> = Default::default();
+        for s in sents {
+            for (w, t) in s.words.iter().zip(&s.tags) {
+                counts.entry(w.clone()).or_default()[label_index(t)] += 1;
+            }
+        }
+        Self { counts }
+    }
+
+    pub fn features(&self, word: &str) -> [f32; LEX_DIM] {
+        let mut f = [0f32; LEX_DIM];
+        if let Some(c) = self.counts.get(word) {
+            let n: u32 = c.iter().sum();
+            for k in 0..5 {
+                f[k] = c[k] as f32 / n as f32;
+            }
+            f[5] = (1.0 + n as f32).ln() / 5.0;
+        }
+        f
+    }
+
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// `form<TAB>O<TAB>PER<TAB>ORG<TAB>LOC<TAB>MISC` counts, sorted by form.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut forms: Vec<(&String, &[u32; 5])> = self.counts.iter().collect();
+        forms.sort();
+        let mut out = String::from("form\tO\tPER\tORG\tLOC\tMISC\n");
+        for (f, c) in forms {
+            out.push_str(&format!("{f}\t{}\t{}\t{}\t{}\t{}\n", c[0], c[1], c[2], c[3], c[4]));
+        }
+        std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut counts = std::collections::HashMap::new();
+        for (i, line) in text.lines().enumerate().skip(1) {
+            let f: Vec<&str> = line.split('\t').collect();
+            if f.len() != 6 {
+                bail!("{} line {}: expected 6 tab-separated fields", path.display(), i + 1);
+            }
+            let mut c = [0u32; 5];
+            for k in 0..5 {
+                c[k] = f[k + 1].parse().with_context(|| format!("{} line {}", path.display(), i + 1))?;
+            }
+            counts.insert(f[0].to_string(), c);
+        }
+        Ok(Self { counts })
+    }
+}
+
+fn subword_lex(words: &[&str], word_of: &[usize], lex: &Lexicon) -> Vec<f32> {
+    word_of.iter().flat_map(|&w| lex.features(words[w])).collect()
+}
+
 fn dropout(x: &Tensor, p: f32, rng: &mut SplitMix) -> Result<Tensor> {
     if p <= 0.0 {
         return Ok(x.clone());
@@ -149,6 +233,7 @@ pub struct NerHead {
     layers: Vec<BertLayer>,
     shape_in: Embedding,
     shape_out: Embedding,
+    lex_in: Linear,
     proj: Linear,
     out: Linear,
 }
@@ -157,13 +242,14 @@ impl NerHead {
     fn new(vb: VarBuilder, base: &Bert, frozen: usize, hyper: &NerHyper, n_tags: usize) -> Result<Self> {
         let h = base.config.hidden_size;
         let layers = (frozen..base.config.num_hidden_layers)
-            .map(|i| BertLayer::load(vb.pp(format!("encoder.layer.{i}")), &base.config))
+            .map(|i| BertLayer::load_trainable(vb.pp(format!("encoder.layer.{i}")), &base.config))
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self {
             layers,
             shape_in: embedding(N_SHAPES, h, vb.pp("ner.shape_in"))?,
             shape_out: embedding(N_SHAPES, hyper.shape_dim, vb.pp("ner.shape_out"))?,
-            proj: linear(h + hyper.shape_dim, hyper.head_hidden, vb.pp("ner.proj"))?,
+            lex_in: linear(LEX_DIM, h, vb.pp("ner.lex_in"))?,
+            proj: linear(h + hyper.shape_dim + LEX_DIM, hyper.head_hidden, vb.pp("ner.proj"))?,
             out: linear(hyper.head_hidden, n_tags, vb.pp("ner.out"))?,
         })
     }
@@ -174,14 +260,15 @@ impl NerHead {
         h: &Tensor,
         mask: &Tensor,
         shapes: &Tensor,
+        lex: &Tensor,
         drop: Option<(f32, &mut SplitMix)>,
     ) -> Result<Tensor> {
         let bias = Bert::mask_bias(mask)?;
-        let mut x = h.broadcast_add(&self.shape_in.forward(shapes)?)?;
+        let mut x = h.broadcast_add(&self.shape_in.forward(shapes)?)?.broadcast_add(&self.lex_in.forward(lex)?)?;
         for l in &self.layers {
             x = l.forward(&x, &bias)?;
         }
-        let mut z = Tensor::cat(&[x, self.shape_out.forward(shapes)?], D::Minus1)?;
+        let mut z = Tensor::cat(&[x, self.shape_out.forward(shapes)?, lex.clone()], D::Minus1)?;
         if let Some((p, rng)) = drop {
             z = dropout(&z, p, rng)?;
         }
@@ -195,6 +282,8 @@ impl NerHead {
 struct Example {
     ids: Vec<u32>,
     shapes: Vec<u32>,
+    /// LEX_DIM features per subword.
+    lex: Vec<f32>,
     first: Vec<usize>,
     labels: Vec<u32>,
 }
@@ -213,13 +302,16 @@ fn subword_shapes(words: &[&str], word_of: &[usize]) -> Vec<u32> {
         .collect()
 }
 
-fn prepare(enc: &Encoder, sentences: &[Sentence], tags: &[String]) -> Result<Vec<Example>> {
+/// `lex_for(i)` is the lexicon that gives sentence i its features (during training, one built
+/// without that sentence, so the model does not learn to trust a lexicon that has seen the answer).
+fn prepare<'a>(enc: &Encoder, sentences: &[Sentence], tags: &[String], lex_for: impl Fn(usize) -> &'a Lexicon) -> Result<Vec<Example>> {
     let (cls, sep) = enc.cls_sep();
     let mut out = Vec::new();
-    for s in sentences {
+    for (si, s) in sentences.iter().enumerate() {
         let words: Vec<&str> = s.words.iter().map(|w| w.as_str()).collect();
         let (ids, word_of) = enc.tokenize_words(&words)?;
         let shapes = subword_shapes(&words, &word_of);
+        let lex = subword_lex(&words, &word_of, lex_for(si));
         let label = |t: &str| {
             tags.iter()
                 .position(|x| x == t)
@@ -238,6 +330,7 @@ fn prepare(enc: &Encoder, sentences: &[Sentence], tags: &[String]) -> Result<Vec
             let mut ex = Example {
                 ids: vec![cls],
                 shapes: vec![SPECIAL_SHAPE],
+                lex: vec![0.0; LEX_DIM],
                 first: vec![],
                 labels: vec![],
             };
@@ -248,9 +341,11 @@ fn prepare(enc: &Encoder, sentences: &[Sentence], tags: &[String]) -> Result<Vec
                 }
                 ex.ids.push(ids[k]);
                 ex.shapes.push(shapes[k]);
+                ex.lex.extend_from_slice(&lex[k * LEX_DIM..(k + 1) * LEX_DIM]);
             }
             ex.ids.push(sep);
             ex.shapes.push(SPECIAL_SHAPE);
+            ex.lex.extend_from_slice(&[0.0; LEX_DIM]);
             out.push(ex);
             start = end;
         }
@@ -297,6 +392,16 @@ fn pad_batch(
         Tensor::from_vec(m, (batch.len(), t), &Device::Cpu)?,
         t,
     ))
+}
+
+/// The batch's lexicon features, zero-padded: [batch, t, LEX_DIM].
+fn pad_lex(examples: &[Example], batch: &[usize], t: usize) -> Result<Tensor> {
+    let mut v = vec![0f32; batch.len() * t * LEX_DIM];
+    for (r, &i) in batch.iter().enumerate() {
+        let l = &examples[i].lex;
+        v[r * t * LEX_DIM..r * t * LEX_DIM + l.len()].copy_from_slice(l);
+    }
+    Ok(Tensor::from_vec(v, (batch.len(), t, LEX_DIM), &Device::Cpu)?)
 }
 
 /// Stacks cached frozen outputs, zero-padded to length `t`.
@@ -372,6 +477,7 @@ fn log_softmax_rows(x: &[f32], n_tags: usize) -> Vec<Vec<f32>> {
 /// A loaded NER model.
 pub struct NerModel {
     head: NerHead,
+    lexicon: Lexicon,
     pub config: NerConfig,
     pub dir: PathBuf,
     pub sha256: String,
@@ -404,8 +510,10 @@ impl NerModel {
         // SAFETY: read-only memory map of a file rhetor does not modify while it is mapped.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)? };
         let head = NerHead::new(vb, &enc.bert, config.frozen_layers, &config.hyper, config.tags.len())?;
+        let lexicon = Lexicon::load(&dir.join("lexicon.tsv"))?;
         Ok(Self {
             head,
+            lexicon,
             config,
             dir: dir.to_path_buf(),
             sha256,
@@ -415,12 +523,13 @@ impl NerModel {
     /// Tags for every word of every sentence. Sentences longer than one window are covered by
     /// overlapping windows; each subword takes its scores from the window where it is most central.
     pub fn predict(&self, enc: &Encoder, sentences: &[Vec<&str>]) -> Result<Vec<Vec<WordTag>>> {
-        predict_with(&self.head, &self.config, enc, sentences)
+        predict_with(&self.head, &self.lexicon, &self.config, enc, sentences)
     }
 }
 
 fn predict_with(
     head: &NerHead,
+    lexicon: &Lexicon,
     config: &NerConfig,
     enc: &Encoder,
     sentences: &[Vec<&str>],
@@ -430,6 +539,7 @@ fn predict_with(
     struct Unit {
         ids: Vec<u32>,
         shapes: Vec<u32>,
+        lex: Vec<f32>,
         word_of: Vec<usize>,
     }
     let units: Vec<Unit> = sentences
@@ -437,7 +547,8 @@ fn predict_with(
         .map(|words| {
             let (ids, word_of) = enc.tokenize_words(words)?;
             let shapes = subword_shapes(words, &word_of);
-            Ok(Unit { ids, shapes, word_of })
+            let lex = subword_lex(words, &word_of, lexicon);
+            Ok(Unit { ids, shapes, lex, word_of })
         })
         .collect::<Result<_>>()?;
     // Windows over every sentence's subwords, run in length-sorted batches.
@@ -460,6 +571,7 @@ fn predict_with(
             vec![SPECIAL_SHAPE; batch.len() * t],
             vec![0u32; batch.len() * t],
         );
+        let mut lex = vec![0f32; batch.len() * t * LEX_DIM];
         for (r, &i) in batch.iter().enumerate() {
             let (u, s, e) = wins[i];
             let row = r * t;
@@ -467,14 +579,18 @@ fn predict_with(
             ids[row + 1..row + 1 + e - s].copy_from_slice(&units[u].ids[s..e]);
             ids[row + 1 + e - s] = sep;
             shapes[row + 1..row + 1 + e - s].copy_from_slice(&units[u].shapes[s..e]);
+            lex[(row + 1) * LEX_DIM..(row + 1 + e - s) * LEX_DIM]
+                .copy_from_slice(&units[u].lex[s * LEX_DIM..e * LEX_DIM]);
+            lex[(row + 1) * LEX_DIM..(row + 1 + e - s) * LEX_DIM].copy_from_slice(&units[u].lex[s * LEX_DIM..e * LEX_DIM]);
             mask[row..row + e - s + 2].fill(1);
         }
         let dev = &Device::Cpu;
         let ids = Tensor::from_vec(ids, (batch.len(), t), dev)?;
         let mask = Tensor::from_vec(mask, (batch.len(), t), dev)?;
         let shapes = Tensor::from_vec(shapes, (batch.len(), t), dev)?;
+        let lex = Tensor::from_vec(lex, (batch.len(), t, LEX_DIM), dev)?;
         let h = enc.bert.forward_upto(&ids, &mask, config.frozen_layers)?;
-        let logits: Vec<f32> = head.forward(&h, &mask, &shapes, None)?.flatten_all()?.to_vec1()?;
+        let logits: Vec<f32> = head.forward(&h, &mask, &shapes, &lex, None)?.flatten_all()?.to_vec1()?;
         for (r, &i) in batch.iter().enumerate() {
             let (u, s, e) = wins[i];
             for k in s..e {
@@ -587,7 +703,11 @@ pub fn train(
         frozen,
         hyper.trained_layers
     );
-    let train_ex = prepare(enc, &train_sents, &tags)?;
+    // Jackknifed lexicon features for training: each half of the data gets features from the other.
+    let lex_even = Lexicon::from_sentences(train_sents.iter().step_by(2));
+    let lex_odd = Lexicon::from_sentences(train_sents.iter().skip(1).step_by(2));
+    let lexicon = Lexicon::from_sentences(train_sents.iter());
+    let train_ex = prepare(enc, &train_sents, &tags, |i| if i % 2 == 0 { &lex_odd } else { &lex_even })?;
     let cached = cache_frozen(enc, frozen, &train_ex, "training sentences")?;
 
     let varmap = VarMap::new();
@@ -631,6 +751,7 @@ pub fn train(
         rhetor_version: crate::VERSION.to_string(),
     };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    lexicon.save(&out.join("lexicon.tsv"))?;
     let weights = out.join("model.safetensors");
     let mut rng = SplitMix::new(hyper.seed ^ 0x5eed);
     // Batches of similar lengths; their order is shuffled every epoch.
@@ -648,7 +769,8 @@ pub fn train(
             let batch = &batches[b];
             let (shapes, mask, t) = pad_batch(&train_ex, batch, |e| &e.shapes, SPECIAL_SHAPE)?;
             let h = stack_cached(&cached, batch, t)?;
-            let logits = head.forward(&h, &mask, &shapes, Some((hyper.dropout, &mut rng)))?;
+            let lex = pad_lex(&train_ex, batch, t)?;
+            let logits = head.forward(&h, &mask, &shapes, &lex, Some((hyper.dropout, &mut rng)))?;
             let mut idx = Vec::new();
             let mut labels = Vec::new();
             for (r, &i) in batch.iter().enumerate() {
@@ -678,6 +800,7 @@ pub fn train(
                 &hyper,
                 tags.len(),
             )?,
+            lexicon: lexicon.clone(),
             config: config.clone(),
             dir: out.to_path_buf(),
             sha256: String::new(),

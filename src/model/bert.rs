@@ -3,7 +3,7 @@
 //! forward pass is ours to optimise.
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder};
 use serde::Deserialize;
 
 /// The fields of a Hugging Face BERT `config.json` that matter here.
@@ -19,11 +19,39 @@ pub struct BertConfig {
     pub layer_norm_eps: f64,
 }
 
+/// Layer normalisation. candle's fused kernels for layer norm and softmax have no backward pass
+/// (gradients silently stop there), so layers being trained use the composite, differentiable form.
+pub struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+    differentiable: bool,
+}
+
+impl Norm {
+    fn load(size: usize, eps: f64, vb: VarBuilder, differentiable: bool) -> Result<Self> {
+        let weight = vb.get_with_hints(size, "weight", candle_nn::Init::Const(1.0))?;
+        let bias = vb.get_with_hints(size, "bias", candle_nn::Init::Const(0.0))?;
+        Ok(Self { weight, bias, eps, differentiable })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if !self.differentiable && x.is_contiguous() {
+            return candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32);
+        }
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let centred = x.broadcast_sub(&mean)?;
+        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+        normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+    }
+}
+
 struct Embeddings {
     word: Embedding,
     position: Embedding,
     token_type: Embedding,
-    norm: LayerNorm,
+    norm: Norm,
 }
 
 impl Embeddings {
@@ -32,7 +60,7 @@ impl Embeddings {
             word: embedding(c.vocab_size, c.hidden_size, vb.pp("word_embeddings"))?,
             position: embedding(c.max_position_embeddings, c.hidden_size, vb.pp("position_embeddings"))?,
             token_type: embedding(c.type_vocab_size, c.hidden_size, vb.pp("token_type_embeddings"))?,
-            norm: layer_norm(c.hidden_size, c.layer_norm_eps, vb.pp("LayerNorm"))?,
+            norm: Norm::load(c.hidden_size, c.layer_norm_eps, vb.pp("LayerNorm"), false)?,
         })
     }
 
@@ -53,28 +81,40 @@ pub struct BertLayer {
     key: Linear,
     value: Linear,
     attn_out: Linear,
-    attn_norm: LayerNorm,
+    attn_norm: Norm,
     intermediate: Linear,
     output: Linear,
-    out_norm: LayerNorm,
+    out_norm: Norm,
     heads: usize,
     head_dim: usize,
+    differentiable: bool,
 }
 
 impl BertLayer {
+    /// A layer for inference (fused kernels).
     pub fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+        Self::load_with(vb, c, false)
+    }
+
+    /// A layer whose every operation has a backward pass, for training.
+    pub fn load_trainable(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+        Self::load_with(vb, c, true)
+    }
+
+    fn load_with(vb: VarBuilder, c: &BertConfig, differentiable: bool) -> Result<Self> {
         let h = c.hidden_size;
         Ok(Self {
             query: linear(h, h, vb.pp("attention.self.query"))?,
             key: linear(h, h, vb.pp("attention.self.key"))?,
             value: linear(h, h, vb.pp("attention.self.value"))?,
             attn_out: linear(h, h, vb.pp("attention.output.dense"))?,
-            attn_norm: layer_norm(h, c.layer_norm_eps, vb.pp("attention.output.LayerNorm"))?,
+            attn_norm: Norm::load(h, c.layer_norm_eps, vb.pp("attention.output.LayerNorm"), differentiable)?,
             intermediate: linear(h, c.intermediate_size, vb.pp("intermediate.dense"))?,
             output: linear(c.intermediate_size, h, vb.pp("output.dense"))?,
-            out_norm: layer_norm(h, c.layer_norm_eps, vb.pp("output.LayerNorm"))?,
+            out_norm: Norm::load(h, c.layer_norm_eps, vb.pp("output.LayerNorm"), differentiable)?,
             heads: c.num_attention_heads,
             head_dim: h / c.num_attention_heads,
+            differentiable,
         })
     }
 
@@ -92,7 +132,11 @@ impl BertLayer {
         let v = split(self.value.forward(x)?)?;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask_bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = if self.differentiable {
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        };
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
         let a = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?)?;
         let i = self.intermediate.forward(&a)?.gelu_erf()?;
