@@ -14,7 +14,7 @@ test: models
 	$(CARGO) test --release --locked
 
 bench:
-	$(CARGO) run --release --locked --quiet -- bench data/corpus
+	$(CARGO) run --release --locked --quiet -- bench data/corpus --repeat 3
 
 lint:
 	$(CARGO) fmt --check

@@ -4,7 +4,6 @@
 use crate::analyze::build_corpus;
 use crate::corpus::metadata::MetadataTable;
 use crate::corpus::rules::Rules;
-use crate::pipeline::Pipeline;
 use anyhow::Result;
 use std::time::Instant;
 
@@ -26,10 +25,43 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-pub fn run(paths: &[String], repeat: usize, jobs: usize, json: bool) -> Result<()> {
+/// What `bench` measures.
+pub struct BenchOptions {
+    pub paths: Vec<String>,
+    pub repeat: usize,
+    pub jobs: usize,
+    pub json: bool,
+    /// Include NER and linking (the encoder), as `analyze` runs by default.
+    pub entities: bool,
+    pub ner_model: std::path::PathBuf,
+}
+
+pub fn run(o: &BenchOptions) -> Result<()> {
+    let (paths, repeat, jobs, json) = (&o.paths, o.repeat, o.jobs, o.json);
     let rules = Rules::defaults();
     let table = MetadataTable::default();
-    let pipeline = Pipeline::standard();
+    let config = crate::analyze::AnalyzeConfig {
+        inputs: paths.clone(),
+        out: std::path::PathBuf::new(),
+        formats: vec![],
+        metadata: None,
+        rules: vec![],
+        no_default_rules: false,
+        tokens: false,
+        texts_csv: false,
+        jobs,
+        progress: false,
+        command_line: vec![],
+        entities: o.entities,
+        ner_model: o.ner_model.clone(),
+        entity_files: vec![],
+    };
+    let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
+    let stage = if o.entities {
+        "ingestion+segmentation+entities"
+    } else {
+        "ingestion+segmentation"
+    };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let mut secs = Vec::with_capacity(repeat);
     let (mut docs, mut words, mut errors) = (0, 0, 0);
@@ -53,13 +85,13 @@ pub fn run(paths: &[String], repeat: usize, jobs: usize, json: bool) -> Result<(
         println!(
             "{}",
             serde_json::json!({
-                "stage": "ingestion+segmentation", "documents": docs, "words": words, "errors": errors,
+                "stage": stage, "documents": docs, "words": words, "errors": errors,
                 "runs": repeat, "jobs": jobs, "median_seconds": med, "min_seconds": min, "max_seconds": max,
                 "words_per_second": wps, "peak_memory_bytes": peak,
             })
         );
     } else {
-        println!("rhetor bench: ingestion + segmentation of {}", paths.join(", "));
+        println!("rhetor bench: {stage} over {}", paths.join(", "));
         println!("corpus:  {docs} documents, {words} words ({errors} input errors)");
         println!("runs:    {repeat} on {jobs} threads; median {med:.3} s (min {min:.3}, max {max:.3})");
         println!("speed:   {wps:.0} words/s (median)");

@@ -103,6 +103,14 @@ pub enum ModelsCommand {
     },
     /// Show each model's id, status, folder, files with sha256, and licence.
     List,
+    /// Write the model card (README.md) of a trained NER model, scoring it on extra gold files.
+    Card {
+        /// The model folder.
+        dir: PathBuf,
+        /// Gold files to score and report (e.g. the training file, another domain's dev set).
+        #[arg(long = "eval")]
+        eval: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -163,6 +171,12 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Measure ingestion and segmentation only (no encoder).
+    #[arg(long)]
+    pub no_entities: bool,
+    /// The NER model folder (default: models/ner-conll).
+    #[arg(long, value_name = "DIR")]
+    pub ner_model: Option<PathBuf>,
 }
 
 fn default_jobs() -> usize {
@@ -184,12 +198,14 @@ pub fn main() -> i32 {
         Command::Models(m) => models(m),
         Command::Train(TrainCommand::Ner(t)) => report(train_ner(t), "train ner"),
         Command::Eval(EvalCommand::Ner { file, model, json }) => report(eval_ner(&file, &model, json), "eval ner"),
-        Command::Bench(b) => match crate::bench::run(
-            &b.paths,
-            b.repeat as usize,
-            b.jobs.map(usize::from).unwrap_or_else(default_jobs),
-            b.json,
-        ) {
+        Command::Bench(b) => match crate::bench::run(&crate::bench::BenchOptions {
+            paths: b.paths,
+            repeat: b.repeat as usize,
+            jobs: b.jobs.map(usize::from).unwrap_or_else(default_jobs),
+            json: b.json,
+            entities: !b.no_entities,
+            ner_model: b.ner_model.unwrap_or_else(crate::entities::default_ner_model_dir),
+        }) {
             Ok(()) => EXIT_OK,
             Err(e) => {
                 eprintln!("rhetor bench: error: {e:#}");
@@ -225,6 +241,7 @@ fn train_ner(t: TrainNerArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let config = ner::train(&enc, &base.locate()?, &t.train, &t.dev, &t.out, hyper)?;
+    ner::write_model_card(&t.out, &enc, &[])?;
     let f1 = config.dev_scores.as_ref().map(|s| s.overall.f1).unwrap_or(0.0);
     println!(
         "trained {} in {:.0} s: best dev F1 {f1:.4} at epoch {} of {}",
@@ -297,6 +314,12 @@ fn models(cmd: ModelsCommand) -> i32 {
             }
             EXIT_OK
         }
+        ModelsCommand::Card { dir, eval } => report(
+            crate::model::Encoder::load_packaged(&crate::model::MINILM)
+                .and_then(|enc| crate::entities::ner::write_model_card(&dir, &enc, &eval))
+                .map(|_| eprintln!("rhetor: wrote {}", dir.join("README.md").display())),
+            "models card",
+        ),
         ModelsCommand::List => {
             for m in PACKAGED_MODELS {
                 let status = match m.locate() {

