@@ -49,3 +49,22 @@ fn jobs_1_and_jobs_2_write_identical_tables() {
     assert_eq!(sotu_by("Donald J. Trump"), 4);
     assert_eq!(sotu_by("Joseph R. Biden Jr."), 1);
 }
+
+#[test]
+fn entity_tables_do_not_depend_on_jobs() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let sotu = "data/corpus/sotu/2012-01-24_barack-obama_state-of-the-union.txt";
+    for (out, jobs) in [(a.path(), "1"), (b.path(), "2")] {
+        let (code, err) = analyze_full(&[&reference(), sotu, "--jobs", jobs], out);
+        assert_eq!(code, 0, "{err}");
+    }
+    for name in ["mentions.parquet", "entities.parquet", "mentions.csv", "entities.csv"] {
+        let (x, y) = (
+            std::fs::read(a.path().join(name)).unwrap(),
+            std::fs::read(b.path().join(name)).unwrap(),
+        );
+        assert!(x == y, "{name} differs between --jobs 1 and --jobs 2");
+    }
+    assert!(parquet(a.path(), "mentions").height() > 100);
+}

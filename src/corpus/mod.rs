@@ -273,24 +273,18 @@ pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
             let doc = finish(base, internal, cleaned, rules.site_publication(&text));
             push_or_error(doc, &mut out, &shown, "the HTML page has no article text (after removing scripts, navigation, headers, footers, asides and forms)");
         }
-        Format::Jsonl => read_jsonl(
-            &text,
-            &RecordSource {
+        Format::Jsonl | Format::Csv => {
+            let src = RecordSource {
                 base: &base,
                 rules,
                 known_authors: &known_authors,
-            },
-            &mut out,
-        ),
-        Format::Csv => read_csv(
-            &text,
-            &RecordSource {
-                base: &base,
-                rules,
-                known_authors: &known_authors,
-            },
-            &mut out,
-        ),
+            };
+            if input.format == Format::Jsonl {
+                read_jsonl(&text, &src, &mut out)
+            } else {
+                read_csv(&text, &src, &mut out)
+            }
+        }
     }
     out
 }

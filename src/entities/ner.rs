@@ -6,7 +6,7 @@
 
 use super::conll::{self, NerScores, Sentence};
 use crate::model::bert::{Bert, BertLayer};
-use crate::model::encoder::windows;
+use crate::model::encoder::{windows, Window};
 use crate::model::Encoder;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, IndexOp, Tensor, Var, D};
@@ -66,6 +66,13 @@ pub struct NerHyper {
     pub shape_dim: usize,
     pub seed: u64,
     pub max_sentences: Option<usize>,
+    /// Learning rates rise linearly over this share of the first epoch, then fall linearly to
+    /// zero at the last epoch.
+    #[serde(default)]
+    pub warmup: f64,
+    /// Weights are stored in half precision (the model stays small; inference runs in f32).
+    #[serde(default)]
+    pub store_f16: bool,
 }
 
 impl Default for NerHyper {
@@ -83,6 +90,8 @@ impl Default for NerHyper {
             shape_dim: 32,
             seed: 13,
             max_sentences: None,
+            warmup: 0.1,
+            store_f16: true,
         }
     }
 }
@@ -543,7 +552,6 @@ fn predict_with(
     enc: &Encoder,
     sentences: &[Vec<&str>],
 ) -> Result<Vec<Vec<WordTag>>> {
-    let (cls, sep) = enc.cls_sep();
     let n_tags = config.tags.len();
     struct Unit {
         ids: Vec<u32>,
@@ -566,48 +574,41 @@ fn predict_with(
         })
         .collect::<Result<_>>()?;
     // Windows over every sentence's subwords, run in length-sorted batches.
-    let mut wins: Vec<(usize, usize, usize)> = Vec::new();
+    let mut wins: Vec<Window> = Vec::new();
     for (u, unit) in units.iter().enumerate() {
         if !unit.ids.is_empty() {
-            for (s, e) in windows(unit.ids.len(), enc.window, enc.stride) {
-                wins.push((u, s, e));
+            for (start, end) in windows(unit.ids.len(), enc.window, enc.stride) {
+                wins.push(Window { text: u, start, end });
             }
         }
     }
-    let mut order: Vec<usize> = (0..wins.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(wins[i].2 - wins[i].1), i));
+    let ids: Vec<&[u32]> = units.iter().map(|u| u.ids.as_slice()).collect();
     let mut scores: Vec<Vec<f32>> = units.iter().map(|u| vec![0.0; u.ids.len() * n_tags]).collect();
     let mut best: Vec<Vec<usize>> = units.iter().map(|u| vec![0; u.ids.len()]).collect();
-    for batch in order.chunks(enc.batch_size) {
-        let t = batch.iter().map(|&i| wins[i].2 - wins[i].1).max().unwrap_or(0) + 2;
-        let (mut ids, mut shapes, mut mask) = (
-            vec![0u32; batch.len() * t],
-            vec![SPECIAL_SHAPE; batch.len() * t],
-            vec![0u32; batch.len() * t],
-        );
+    enc.for_each_batch(&ids, &wins, |batch, ids, mask, t| {
+        let mut shapes = vec![SPECIAL_SHAPE; batch.len() * t];
         let mut lex = vec![0f32; batch.len() * t * LEX_DIM];
         for (r, &i) in batch.iter().enumerate() {
-            let (u, s, e) = wins[i];
-            let row = r * t;
-            ids[row] = cls;
-            ids[row + 1..row + 1 + e - s].copy_from_slice(&units[u].ids[s..e]);
-            ids[row + 1 + e - s] = sep;
-            shapes[row + 1..row + 1 + e - s].copy_from_slice(&units[u].shapes[s..e]);
-            lex[(row + 1) * LEX_DIM..(row + 1 + e - s) * LEX_DIM]
-                .copy_from_slice(&units[u].lex[s * LEX_DIM..e * LEX_DIM]);
-            lex[(row + 1) * LEX_DIM..(row + 1 + e - s) * LEX_DIM]
-                .copy_from_slice(&units[u].lex[s * LEX_DIM..e * LEX_DIM]);
-            mask[row..row + e - s + 2].fill(1);
+            let Window {
+                text: u,
+                start: s,
+                end: e,
+            } = wins[i];
+            let row = r * t + 1; // after [CLS]
+            shapes[row..row + e - s].copy_from_slice(&units[u].shapes[s..e]);
+            lex[row * LEX_DIM..(row + e - s) * LEX_DIM].copy_from_slice(&units[u].lex[s * LEX_DIM..e * LEX_DIM]);
         }
-        let dev = &Device::Cpu;
-        let ids = Tensor::from_vec(ids, (batch.len(), t), dev)?;
-        let mask = Tensor::from_vec(mask, (batch.len(), t), dev)?;
-        let shapes = Tensor::from_vec(shapes, (batch.len(), t), dev)?;
-        let lex = Tensor::from_vec(lex, (batch.len(), t, LEX_DIM), dev)?;
-        let h = enc.bert.forward_upto(&ids, &mask, config.frozen_layers)?;
-        let logits: Vec<f32> = head.forward(&h, &mask, &shapes, &lex, None)?.flatten_all()?.to_vec1()?;
+        let shapes = Tensor::from_vec(shapes, (batch.len(), t), &Device::Cpu)?;
+        let lex = Tensor::from_vec(lex, (batch.len(), t, LEX_DIM), &Device::Cpu)?;
+        let h = enc.bert.forward_upto(ids, mask, config.frozen_layers)?;
+        let logits: Vec<f32> = head.forward(&h, mask, &shapes, &lex, None)?.flatten_all()?.to_vec1()?;
+        // Each subword keeps the scores of the window in which it is most central.
         for (r, &i) in batch.iter().enumerate() {
-            let (u, s, e) = wins[i];
+            let Window {
+                text: u,
+                start: s,
+                end: e,
+            } = wins[i];
             for k in s..e {
                 let centrality = (k - s).min(e - 1 - k) + 1;
                 if centrality > best[u][k] {
@@ -617,7 +618,8 @@ fn predict_with(
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     let mut out = Vec::with_capacity(units.len());
     for (u, unit) in units.iter().enumerate() {
         let n_words = sentences[u].len();
@@ -684,6 +686,17 @@ fn init_vars(varmap: &VarMap, base_weights: &Path, seed: u64) -> Result<()> {
             var.set(&Tensor::from_vec(v, dims, &Device::Cpu)?)?;
         }
     }
+    Ok(())
+}
+
+fn save_weights(varmap: &VarMap, path: &Path, f16: bool) -> Result<()> {
+    let data = varmap.data().lock().expect("varmap lock");
+    let mut tensors = std::collections::HashMap::new();
+    for (name, var) in data.iter() {
+        let t = var.as_tensor();
+        tensors.insert(name.clone(), if f16 { t.to_dtype(DType::F16)? } else { t.clone() });
+    }
+    candle_core::safetensors::save(&tensors, path)?;
     Ok(())
 }
 
@@ -785,7 +798,17 @@ pub fn train(
         rng.shuffle(&mut order);
         let bar = indicatif::ProgressBar::new(order.len() as u64);
         let (mut loss_sum, mut n) = (0.0f64, 0usize);
-        for &b in &order {
+        for (step_in_epoch, &b) in order.iter().enumerate() {
+            let step = (epoch - 1) * batches.len() + step_in_epoch;
+            let total = (hyper.epochs * batches.len()) as f64;
+            let warm = (hyper.warmup * batches.len() as f64).max(1.0);
+            let factor = if (step as f64) < warm {
+                (step as f64 + 1.0) / warm
+            } else {
+                (1.0 - step as f64 / total).max(0.0)
+            };
+            opt_layers.set_learning_rate(hyper.lr_layers * factor);
+            opt_head.set_learning_rate(hyper.lr_head * factor);
             let batch = &batches[b];
             let (shapes, mask, t) = pad_batch(&train_ex, batch, |e| &e.shapes, SPECIAL_SHAPE)?;
             let h = stack_cached(&cached, batch, t)?;
@@ -840,7 +863,7 @@ pub fn train(
             since_best = 0;
             config.best_epoch = epoch;
             config.dev_scores = Some(dev);
-            varmap.save(&weights)?;
+            save_weights(&varmap, &weights, hyper.store_f16)?;
         } else {
             since_best += 1;
             if since_best >= hyper.patience {
@@ -918,7 +941,7 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
          | model.safetensors | {size} | `{sha}` |\n| lexicon.tsv | {lex_size} | `{lex_sha}` |\n| config.json | | (hyperparameters and dev scores) |\n\n\
          ## Training\n\n\
          - Data: {train}; development: {dev}.\n\
-         - Hyperparameters: AdamW, learning rate {lr_l} (encoder layers) and {lr_h} (head), weight decay {wd}, batch {bs} \
+         - Hyperparameters: AdamW, learning rate {lr_l} (encoder layers) and {lr_h} (head) {schedule}, weight decay {wd}, batch {bs} \
          sentences, dropout {dropout} on the head input, head hidden size {hh}, shape embedding {sd}, seed {seed}; \
          up to {epochs} epochs with early stopping after {patience} epochs without a better dev F1.\n\
          - Ran {run} epochs; best dev F1 at epoch {best}; {secs:.0} s ({mins:.1} min) on 2 CPU cores; rhetor {ver}.\n\
@@ -943,6 +966,11 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
         dev = c.dev_file,
         lr_l = h.lr_layers,
         lr_h = h.lr_head,
+        schedule = if h.warmup > 0.0 {
+            format!("(linear warm-up over {:.0}% of the first epoch, then linear decay to zero at the last; weights stored in {})", h.warmup * 100.0, if h.store_f16 { "f16" } else { "f32" })
+        } else {
+            "(constant)".to_string()
+        },
         wd = h.weight_decay,
         bs = h.batch_size,
         dropout = h.dropout,

@@ -182,37 +182,50 @@ impl Encoder {
         })
     }
 
+    /// Visits `wins` in batches sorted by length (longest first, ties in input order, so batches
+    /// depend only on the inputs), each as `[CLS] subwords [SEP]` padded to the batch's longest
+    /// window: `f(batch, ids, mask, padded_len)`, where `batch` holds indices into `wins`.
+    pub fn for_each_batch(
+        &self,
+        texts: &[&[u32]],
+        wins: &[Window],
+        mut f: impl FnMut(&[usize], &Tensor, &Tensor, usize) -> Result<()>,
+    ) -> Result<()> {
+        let mut order: Vec<usize> = (0..wins.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(wins[i].end - wins[i].start), i));
+        for batch in order.chunks(self.batch_size) {
+            let t = batch.iter().map(|&i| wins[i].end - wins[i].start).max().unwrap_or(0) + 2;
+            let mut ids = vec![0u32; batch.len() * t];
+            let mut mask = vec![0u32; batch.len() * t];
+            for (r, &i) in batch.iter().enumerate() {
+                let w = wins[i];
+                let n = w.end - w.start;
+                ids[r * t] = self.cls;
+                ids[r * t + 1..r * t + 1 + n].copy_from_slice(&texts[w.text][w.start..w.end]);
+                ids[r * t + n + 1] = self.sep;
+                mask[r * t..r * t + n + 2].fill(1);
+            }
+            let ids = Tensor::from_vec(ids, (batch.len(), t), self.bert.device())?;
+            let mask = Tensor::from_vec(mask, (batch.len(), t), self.bert.device())?;
+            f(batch, &ids, &mask, t)?;
+        }
+        Ok(())
+    }
+
     /// Runs windows in batches sorted by length; returns each window's hidden states
     /// ([len, hidden], special tokens removed), in the order given.
     fn run_windows(&self, texts: &[&[u32]], wins: &[Window]) -> Result<Vec<Array2<f32>>> {
-        let mut order: Vec<usize> = (0..wins.len()).collect();
-        // Longest first, ties in input order, so batches depend only on the inputs.
-        order.sort_by_key(|&i| (std::cmp::Reverse(wins[i].end - wins[i].start), i));
         let mut out: Vec<Option<Array2<f32>>> = vec![None; wins.len()];
         let h = self.hidden_size();
-        for batch in order.chunks(self.batch_size) {
-            let longest = batch.iter().map(|&i| wins[i].end - wins[i].start).max().unwrap_or(0) + 2;
-            let mut ids = vec![0u32; batch.len() * longest];
-            let mut mask = vec![0u32; batch.len() * longest];
-            for (r, &i) in batch.iter().enumerate() {
-                let w = wins[i];
-                let row = &mut ids[r * longest..(r + 1) * longest];
-                row[0] = self.cls;
-                row[1..=w.end - w.start].copy_from_slice(&texts[w.text][w.start..w.end]);
-                row[w.end - w.start + 1] = self.sep;
-                mask[r * longest..r * longest + w.end - w.start + 2].fill(1);
-            }
-            let ids = Tensor::from_vec(ids, (batch.len(), longest), self.bert.device())?;
-            let mask = Tensor::from_vec(mask, (batch.len(), longest), self.bert.device())?;
-            let hidden = self.bert.forward(&ids, &mask)?;
-            let flat: Vec<f32> = hidden.flatten_all()?.to_vec1()?;
+        self.for_each_batch(texts, wins, |batch, ids, mask, t| {
+            let flat: Vec<f32> = self.bert.forward(ids, mask)?.flatten_all()?.to_vec1()?;
             for (r, &i) in batch.iter().enumerate() {
                 let n = wins[i].end - wins[i].start;
-                let base = r * longest * h + h; // skip [CLS]
-                let a = Array2::from_shape_vec((n, h), flat[base..base + n * h].to_vec())?;
-                out[i] = Some(a);
+                let base = r * t * h + h; // skip [CLS]
+                out[i] = Some(Array2::from_shape_vec((n, h), flat[base..base + n * h].to_vec())?);
             }
-        }
+            Ok(())
+        })?;
         Ok(out.into_iter().map(|a| a.expect("every window ran")).collect())
     }
 
@@ -261,30 +274,16 @@ impl Encoder {
                 wins.push(Window { text: t, start, end });
             }
         }
-        // Pooling needs [CLS] and [SEP] too, so run whole windows with the special tokens kept.
-        let mut order: Vec<usize> = (0..wins.len()).collect();
-        order.sort_by_key(|&i| (std::cmp::Reverse(wins[i].end - wins[i].start), i));
+        // Pooling includes [CLS] and [SEP], as sentence-transformers does.
         let mut per_text: Vec<Vec<(f32, Vec<f32>)>> = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(self.batch_size) {
-            let longest = batch.iter().map(|&i| wins[i].end - wins[i].start).max().unwrap_or(0) + 2;
-            let mut idv = vec![0u32; batch.len() * longest];
-            let mut maskv = vec![0u32; batch.len() * longest];
-            for (r, &i) in batch.iter().enumerate() {
-                let w = wins[i];
-                let n = w.end - w.start;
-                idv[r * longest] = self.cls;
-                idv[r * longest + 1..r * longest + 1 + n].copy_from_slice(&ids[w.text][w.start..w.end]);
-                idv[r * longest + n + 1] = self.sep;
-                maskv[r * longest..r * longest + n + 2].fill(1);
-            }
-            let idt = Tensor::from_vec(idv, (batch.len(), longest), self.bert.device())?;
-            let mt = Tensor::from_vec(maskv, (batch.len(), longest), self.bert.device())?;
-            let pooled = mean_pool_normalised(&self.bert.forward(&idt, &mt)?, &mt)?.to_vec2::<f32>()?;
+        self.for_each_batch(&ids, &wins, |batch, idt, mt, _| {
+            let pooled = mean_pool_normalised(&self.bert.forward(idt, mt)?, mt)?.to_vec2::<f32>()?;
             for (r, &i) in batch.iter().enumerate() {
                 let w = wins[i];
                 per_text[w.text].push(((w.end - w.start + 2) as f32, pooled[r].clone()));
             }
-        }
+            Ok(())
+        })?;
         for (t, parts) in per_text.iter().enumerate() {
             let total: f32 = parts.iter().map(|(n, _)| n).sum();
             let mut v = vec![0f32; h];
