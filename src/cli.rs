@@ -75,6 +75,13 @@ pub struct TrainNerArgs {
     /// Use only the first N sentences of the training and dev data (quick trials and tests).
     #[arg(long)]
     pub max_sentences: Option<usize>,
+    /// Warm the learning rates up over this share of the first epoch, then decay them linearly to
+    /// zero (default 0: constant rates).
+    #[arg(long, default_value_t = 0.0)]
+    pub warmup: f64,
+    /// Store the weights in half precision (halves the file; inference still runs in f32).
+    #[arg(long)]
+    pub f16: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,6 +245,8 @@ fn train_ner(t: TrainNerArgs) -> anyhow::Result<()> {
         lr_head: t.head_lr,
         seed: t.seed,
         max_sentences: t.max_sentences,
+        warmup: t.warmup,
+        store_f16: t.f16,
         ..Default::default()
     };
     let config = ner::train(&enc, &base.locate()?, &t.train, &t.dev, &t.out, hyper)?;

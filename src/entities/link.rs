@@ -9,8 +9,9 @@
 //!    knowledge-base phrase of five or more words with lower-case words in it ("the five permanent
 //!    members of the United Nations Security Council, plus Germany"), the known names it contains
 //!    are kept as nested mentions.
-//! 3. Ids come from the knowledge base: a span that is a known form, or that contains one, takes
-//!    its entity.
+//! 3. Ids come from the knowledge base: a span that is a known form, or that contains a known name
+//!    (not a demonym: "British Embassy" is not the United Kingdom), takes its entity, and with it
+//!    the entity's type (demonyms stay MISC).
 //! 4. Within a document, a person's surname or title-and-surname ("Khamenei", "Ayatollah
 //!    Khamenei") links to the full name introduced earlier, and an acronym to an organisation whose
 //!    initials it spells (source `coref`).
@@ -153,10 +154,12 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
     for m in model {
         let inner = kb.find(&words[m.token_start..m.token_end]);
         let whole = kb.lookup(&words[m.token_start..m.token_end]);
-        // The longest known form inside the span gives its id ("Ayatollah Ali Khamenei").
+        // The longest known name inside the span gives its id ("Ayatollah Ali Khamenei"); a demonym
+        // inside a longer name only modifies it ("British Embassy" is not the United Kingdom).
         let entity = whole.map(|(e, _)| e).or_else(|| {
             inner
                 .iter()
+                .filter(|x| !x.demonym)
                 .max_by_key(|x| (x.end - x.start, std::cmp::Reverse(x.start)))
                 .map(|x| x.entity)
         });
@@ -226,13 +229,18 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
         let end = doc.tokens[c.e - 1].span.end;
         let text = doc.slice(crate::document::Span::new(start, end)).to_string();
         let span_words = &words[c.s..c.e];
+        // A linked mention takes its entity's type (demonyms stay MISC), so one entity has one label.
+        let label = match c.entity {
+            Some(e) if !c.demonym => kb.entities[e].label.clone(),
+            _ => c.label.clone(),
+        };
         let (entity_id, entity_name, source) = match c.entity {
             Some(e) => (
                 kb.entities[e].id.clone(),
                 kb.entities[e].name.clone(),
                 if c.from_model { "model" } else { "kb" },
             ),
-            None => match corefer(&out, span_words, &c.label) {
+            None => match corefer(&out, span_words, &label) {
                 Some((id, name)) => (id, name, "coref"),
                 None => {
                     let name = span_words.join(" ").replace(" 's", "'s");
@@ -247,7 +255,7 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
             start,
             end,
             text,
-            label: c.label,
+            label,
             entity_id,
             entity_name,
             source,

