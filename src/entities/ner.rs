@@ -250,10 +250,18 @@ pub struct NerHead {
 }
 
 impl NerHead {
-    fn new(vb: VarBuilder, base: &Bert, frozen: usize, hyper: &NerHyper, n_tags: usize) -> Result<Self> {
+    /// `trainable` layers have a backward pass everywhere; inference layers use fused kernels.
+    fn new(vb: VarBuilder, base: &Bert, frozen: usize, hyper: &NerHyper, n_tags: usize, trainable: bool) -> Result<Self> {
         let h = base.config.hidden_size;
         let layers = (frozen..base.config.num_hidden_layers)
-            .map(|i| BertLayer::load_trainable(vb.pp(format!("encoder.layer.{i}")), &base.config))
+            .map(|i| {
+                let vb = vb.pp(format!("encoder.layer.{i}"));
+                if trainable {
+                    BertLayer::load_trainable(vb, &base.config)
+                } else {
+                    BertLayer::load(vb, &base.config)
+                }
+            })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self {
             layers,
@@ -527,7 +535,7 @@ impl NerModel {
         let sha256 = crate::model::store::sha256_file(&weights)?;
         // SAFETY: read-only memory map of a file rhetor does not modify while it is mapped.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)? };
-        let head = NerHead::new(vb, &enc.bert, config.frozen_layers, &config.hyper, config.tags.len())?;
+        let head = NerHead::new(vb, &enc.bert, config.frozen_layers, &config.hyper, config.tags.len(), false)?;
         let lexicon = Lexicon::load(&dir.join("lexicon.tsv"))?;
         Ok(Self {
             head,
@@ -745,7 +753,7 @@ pub fn train(
 
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let head = NerHead::new(vb, &enc.bert, frozen, &hyper, tags.len())?;
+    let head = NerHead::new(vb, &enc.bert, frozen, &hyper, tags.len(), true)?;
     init_vars(&varmap, &base_dir.join("model.safetensors"), hyper.seed)?;
     let (layer_vars, head_vars): (Vec<Var>, Vec<Var>) = {
         let data = varmap.data().lock().expect("varmap lock");
@@ -844,6 +852,7 @@ pub fn train(
                 frozen,
                 &hyper,
                 tags.len(),
+                false,
             )?,
             lexicon: lexicon.clone(),
             config: config.clone(),

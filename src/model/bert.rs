@@ -6,6 +6,44 @@ use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder};
 use serde::Deserialize;
 
+/// GELU with erf, for inference: erf by Abramowitz and Stegun 7.1.26 (absolute error below
+/// 1.5e-7), which the compiler vectorises, instead of libm's scalar erf (a seventh of the encoder's
+/// time in profiles). Training uses candle's `gelu_erf`, which has a backward pass.
+struct FastGelu;
+
+fn erf_approx(x: f32) -> f32 {
+    let (p, a1, a2, a3, a4, a5) = (0.327_591_1f32, 0.254_829_6f32, -0.284_496_74f32, 1.421_413_7f32, -1.453_152_1f32, 1.061_405_4f32);
+    let ax = x.abs();
+    let t = 1.0 / (1.0 + p * ax);
+    let y = 1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * (-ax * ax).exp();
+    y.copysign(x)
+}
+
+impl candle_core::CustomOp1 for FastGelu {
+    fn name(&self) -> &'static str {
+        "fast-gelu-erf"
+    }
+
+    fn cpu_fwd(&self, storage: &candle_core::CpuStorage, layout: &candle_core::Layout) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let candle_core::CpuStorage::F32(data) = storage else {
+            candle_core::bail!("fast-gelu-erf takes f32");
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("fast-gelu-erf takes a contiguous tensor");
+        };
+        let out: Vec<f32> = data[start..end].iter().map(|&x| 0.5 * x * (1.0 + erf_approx(x * std::f32::consts::FRAC_1_SQRT_2))).collect();
+        Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
+    }
+}
+
+fn gelu_inference(x: &Tensor) -> Result<Tensor> {
+    if x.dtype() == DType::F32 && x.device().is_cpu() {
+        x.contiguous()?.apply_op1_no_bwd(&FastGelu)
+    } else {
+        x.gelu_erf()
+    }
+}
+
 /// The fields of a Hugging Face BERT `config.json` that matter here.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BertConfig {
@@ -144,7 +182,8 @@ impl BertLayer {
         };
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
         let a = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let i = self.intermediate.forward(&a)?.gelu_erf()?;
+        let i = self.intermediate.forward(&a)?;
+        let i = if self.differentiable { i.gelu_erf()? } else { gelu_inference(&i)? };
         self.out_norm.forward(&(self.output.forward(&i)? + a)?)
     }
 }
@@ -204,4 +243,27 @@ pub fn mean_pool_normalised(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let mean = summed.broadcast_div(&counts)?;
     let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
     mean.broadcast_div(&norm)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn erf_approximation_is_close() {
+        for i in -300..=300 {
+            let x = i as f64 / 100.0;
+            let (got, want) = (super::erf_approx(x as f32) as f64, series_erf(x));
+            assert!((got - want).abs() < 5e-7, "erf({x}) = {want}, approximated as {got}");
+        }
+    }
+
+    /// erf by its Taylor series (converges well in f64 for |x| <= 3), as an independent reference.
+    fn series_erf(x: f64) -> f64 {
+        let mut sum = 0.0;
+        let mut term = x;
+        for n in 0..200 {
+            sum += term / (2 * n + 1) as f64;
+            term *= -x * x / (n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
 }

@@ -102,7 +102,7 @@ impl Encoder {
             sep,
             window: 126.min(max),
             stride: 94,
-            batch_size: 32,
+            batch_size: 16,
             model_id: id.to_string(),
             model_sha256: sha256.to_string(),
         })
