@@ -251,7 +251,14 @@ pub struct NerHead {
 
 impl NerHead {
     /// `trainable` layers have a backward pass everywhere; inference layers use fused kernels.
-    fn new(vb: VarBuilder, base: &Bert, frozen: usize, hyper: &NerHyper, n_tags: usize, trainable: bool) -> Result<Self> {
+    fn new(
+        vb: VarBuilder,
+        base: &Bert,
+        frozen: usize,
+        hyper: &NerHyper,
+        n_tags: usize,
+        trainable: bool,
+    ) -> Result<Self> {
         let h = base.config.hidden_size;
         let layers = (frozen..base.config.num_hidden_layers)
             .map(|i| {
@@ -535,7 +542,14 @@ impl NerModel {
         let sha256 = crate::model::store::sha256_file(&weights)?;
         // SAFETY: read-only memory map of a file rhetor does not modify while it is mapped.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)? };
-        let head = NerHead::new(vb, &enc.bert, config.frozen_layers, &config.hyper, config.tags.len(), false)?;
+        let head = NerHead::new(
+            vb,
+            &enc.bert,
+            config.frozen_layers,
+            &config.hyper,
+            config.tags.len(),
+            false,
+        )?;
         let lexicon = Lexicon::load(&dir.join("lexicon.tsv"))?;
         Ok(Self {
             head,

@@ -12,7 +12,14 @@ use serde::Deserialize;
 struct FastGelu;
 
 fn erf_approx(x: f32) -> f32 {
-    let (p, a1, a2, a3, a4, a5) = (0.327_591_1f32, 0.254_829_6f32, -0.284_496_74f32, 1.421_413_7f32, -1.453_152_1f32, 1.061_405_4f32);
+    let (p, a1, a2, a3, a4, a5) = (
+        0.327_591_1f32,
+        0.254_829_6f32,
+        -0.284_496_74f32,
+        1.421_413_7f32,
+        -1.453_152_1f32,
+        1.061_405_4f32,
+    );
     let ax = x.abs();
     let t = 1.0 / (1.0 + p * ax);
     let y = 1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * (-ax * ax).exp();
@@ -24,14 +31,21 @@ impl candle_core::CustomOp1 for FastGelu {
         "fast-gelu-erf"
     }
 
-    fn cpu_fwd(&self, storage: &candle_core::CpuStorage, layout: &candle_core::Layout) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
         let candle_core::CpuStorage::F32(data) = storage else {
             candle_core::bail!("fast-gelu-erf takes f32");
         };
         let Some((start, end)) = layout.contiguous_offsets() else {
             candle_core::bail!("fast-gelu-erf takes a contiguous tensor");
         };
-        let out: Vec<f32> = data[start..end].iter().map(|&x| 0.5 * x * (1.0 + erf_approx(x * std::f32::consts::FRAC_1_SQRT_2))).collect();
+        let out: Vec<f32> = data[start..end]
+            .iter()
+            .map(|&x| 0.5 * x * (1.0 + erf_approx(x * std::f32::consts::FRAC_1_SQRT_2)))
+            .collect();
         Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
     }
 }
@@ -183,7 +197,11 @@ impl BertLayer {
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
         let a = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?)?;
         let i = self.intermediate.forward(&a)?;
-        let i = if self.differentiable { i.gelu_erf()? } else { gelu_inference(&i)? };
+        let i = if self.differentiable {
+            i.gelu_erf()?
+        } else {
+            gelu_inference(&i)?
+        };
         self.out_norm.forward(&(self.output.forward(&i)? + a)?)
     }
 }
