@@ -949,6 +949,20 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
         ));
     }
     let h = &c.hyper;
+    let schedule = if h.warmup > 0.0 {
+        format!(
+            "(linear warm-up over {:.0}% of the first epoch, then linear decay to zero at the last)",
+            h.warmup * 100.0
+        )
+    } else {
+        "(constant)".to_string()
+    };
+    let warmup_flag = if h.warmup > 0.0 {
+        format!(" --warmup {}", h.warmup)
+    } else {
+        String::new()
+    };
+    let extra_flags = format!("{warmup_flag}{}", if h.store_f16 { " --f16" } else { "" });
     let card = format!(
         "# {name}: named-entity recogniser for rhetor\n\n\
          Tags PER, ORG, LOC and MISC (BIO, decoded with BIO-constrained Viterbi) on top of the shared encoder.\n\n\
@@ -992,11 +1006,7 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
         dev = c.dev_file,
         lr_l = h.lr_layers,
         lr_h = h.lr_head,
-        schedule = if h.warmup > 0.0 {
-            format!("(linear warm-up over {:.0}% of the first epoch, then linear decay to zero at the last; weights stored in {})", h.warmup * 100.0, if h.store_f16 { "f16" } else { "f32" })
-        } else {
-            "(constant)".to_string()
-        },
+        schedule = schedule,
         wd = h.weight_decay,
         bs = h.batch_size,
         dropout = h.dropout,
@@ -1015,11 +1025,7 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
         pkg = base.package,
         pver = base.version,
         tl = h.trained_layers,
-        extra_flags = format!(
-            "{}{}",
-            if h.warmup > 0.0 { format!(" --warmup {}", h.warmup) } else { String::new() },
-            if h.store_f16 { " --f16" } else { "" }
-        ),
+        extra_flags = extra_flags,
     );
     std::fs::write(dir.join("README.md"), &card)?;
     Ok(card)
