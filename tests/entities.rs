@@ -241,3 +241,27 @@ fn an_entity_on_a_window_boundary_is_found_whole() {
     let start: i64 = r["start"].as_deref().unwrap().parse().unwrap();
     assert_eq!(chars(&text, start, start + 18), "Jonathan Whitfield");
 }
+
+#[test]
+fn sentences_that_cannot_hold_a_name_skip_the_encoder() {
+    let enc = rhetor::model::Encoder::load_packaged(&rhetor::model::MINILM).unwrap();
+    let model = rhetor::entities::ner::NerModel::load(&repo().join("models/ner-conll"), &enc).unwrap();
+    for (words, expected) in [
+        (vec!["the", "talks", "went", "on", "."], false),
+        (vec!["The", "talks", "went", "on", "."], false),
+        (vec!["Iran", "refused", "."], true),
+        (vec!["talks", "with", "Iran", "resumed", "."], true),
+        (vec!["they", "met", "in", "2012", "."], true),
+        (vec!["Zzyzxq", "spoke", "."], true),
+    ] {
+        assert_eq!(model.may_hold_a_name(&words), expected, "{words:?}");
+    }
+    let tags = model
+        .predict(
+            &enc,
+            &[vec!["the", "talks", "went", "on", "."], vec!["Obama", "spoke", "."]],
+        )
+        .unwrap();
+    assert!(tags[0].iter().all(|t| t.tag == "O"));
+    assert_eq!(tags[1][0].tag, "B-PER");
+}
