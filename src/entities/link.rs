@@ -38,6 +38,8 @@ pub struct Mention {
     /// `model`, `kb` or `coref`.
     pub source: &'static str,
     pub score: f32,
+    /// Linked through a demonym ("Iranian" for Iran); such mentions keep the label MISC.
+    pub demonym: bool,
 }
 
 /// A span the NER model found: token indices into `doc.tokens`, label and probability.
@@ -260,6 +262,7 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
             entity_name,
             source,
             score: c.score,
+            demonym: c.demonym,
         });
     }
     out
@@ -301,19 +304,32 @@ fn corefer(earlier: &[Mention], words: &[&str], label: &str) -> Option<(String, 
 }
 
 /// Per-entity counts of a document's mentions, most mentioned first (ties by first appearance).
+/// An entity's label is that of its first mention that is not a demonym (else MISC).
 pub fn summarise(mentions: &[Mention]) -> Vec<EntitySummary> {
     let mut out: Vec<EntitySummary> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut label_from_name: Vec<bool> = Vec::new();
     for m in mentions {
-        match out.iter_mut().find(|e| e.entity_id == m.entity_id) {
-            Some(e) => e.mentions += 1,
-            None => out.push(EntitySummary {
-                entity_id: m.entity_id.clone(),
-                entity_name: m.entity_name.clone(),
-                label: m.label.clone(),
-                mentions: 1,
-                first_sent: m.sent_id,
-                salience: 0.0,
-            }),
+        match index.get(m.entity_id.as_str()) {
+            Some(&k) => {
+                out[k].mentions += 1;
+                if !label_from_name[k] && !m.demonym {
+                    out[k].label = m.label.clone();
+                    label_from_name[k] = true;
+                }
+            }
+            None => {
+                index.insert(m.entity_id.as_str(), out.len());
+                label_from_name.push(!m.demonym);
+                out.push(EntitySummary {
+                    entity_id: m.entity_id.clone(),
+                    entity_name: m.entity_name.clone(),
+                    label: m.label.clone(),
+                    mentions: 1,
+                    first_sent: m.sent_id,
+                    salience: 0.0,
+                });
+            }
         }
     }
     let total = mentions.len().max(1) as f64;
