@@ -23,6 +23,11 @@ fn each_kind_of_bad_input_is_an_error_row_and_the_rest_is_kept() {
     };
     has("empty.txt", "decode", "the file is empty");
     has("image.txt", "decode", "binary file, not text (a PNG image)");
+    has(
+        "undecodable.txt",
+        "decode",
+        "could not be decoded: it is not UTF-8 and windows-1252 decoding produced invalid characters",
+    );
     has("report.pdf", "discover", "unsupported file type");
     has("partly.jsonl", "parse", "line 2: invalid JSON");
     has("partly.jsonl", "parse", "line 3: expected a JSON object");
@@ -39,7 +44,7 @@ fn each_kind_of_bad_input_is_an_error_row_and_the_rest_is_kept() {
     );
     has("nav-only.html", "clean", "no article text");
     has("front-matter.md", "metadata", "front matter is malformed");
-    assert_eq!(rows.len(), 10, "{rows:#?}");
+    assert_eq!(rows.len(), 11, "{rows:#?}");
 
     // Everything valid is kept: both good JSONL lines, both good CSV rows, the document with broken
     // front matter, and the reference document.
