@@ -130,4 +130,14 @@ impl Document {
     pub fn slice(&self, span: Span) -> &str {
         crate::text::slice_chars(&self.text, span)
     }
+
+    /// The text of every token, in order, in one pass (slicing token by token with
+    /// [`Document::slice`] is linear per call on non-ASCII text).
+    pub fn token_texts(&self) -> Vec<&str> {
+        let index = crate::text::CharIndex::new(&self.text);
+        self.tokens
+            .iter()
+            .map(|t| &self.text[index.byte(t.span.start)..index.byte(t.span.end)])
+            .collect()
+    }
 }

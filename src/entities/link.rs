@@ -5,7 +5,7 @@
 //! 1. Candidates are the NER model's spans and the knowledge base's matches (names, aliases,
 //!    demonyms) in each sentence.
 //! 2. Overlapping candidates: the longest span wins; at equal length the knowledge base wins (it
-//!    brings an id). The model's label is kept when the model found the span. Inside a descriptive
+//!    brings an id; if the model found the same span, the mention's source is `model`). Inside a descriptive
 //!    knowledge-base phrase of five or more words with lower-case words in it ("the five permanent
 //!    members of the United Nations Security Council, plus Germany"), the known names it contains
 //!    are kept as nested mentions.
@@ -114,9 +114,9 @@ fn slug(s: &str) -> String {
 }
 
 /// Links a document's model spans and knowledge-base matches; mentions come out in text order.
-pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Mention> {
-    let words: Vec<&str> = doc.tokens.iter().map(|t| doc.slice(t.span)).collect();
-    // Candidates: (token_start, token_end, label, score, kb entity, from_model).
+/// `words` holds the text of each of `doc.tokens` ([`Document::token_texts`]).
+pub fn link(doc: &Document, words: &[&str], model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Mention> {
+    // A candidate span: tokens [s, e), with the knowledge-base entity it names, if any.
     struct Cand {
         s: usize,
         e: usize,
@@ -183,12 +183,10 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
     let mut rest: Vec<Cand> = Vec::new();
     for c in cands {
         if taken[c.s..c.e].iter().any(|&t| t) {
-            // A model span that exactly repeats a chosen knowledge-base span lends it its label.
+            // A model span that exactly repeats a chosen knowledge-base span marks it as found by the
+            // model, with the model's score (the label comes from the knowledge base either way).
             if c.from_model {
                 if let Some(k) = chosen.iter_mut().find(|k| k.s == c.s && k.e == c.e && !k.from_model) {
-                    if !k.demonym {
-                        k.label = c.label.clone();
-                    }
                     k.score = c.score;
                     k.from_model = true;
                     continue;
@@ -225,11 +223,12 @@ pub fn link(doc: &Document, model: &[ModelSpan], kb: &KnowledgeBase) -> Vec<Ment
     }
     chosen.sort_by_key(|c| (c.s, std::cmp::Reverse(c.e)));
 
+    let index = crate::text::CharIndex::new(&doc.text);
     let mut out: Vec<Mention> = Vec::with_capacity(chosen.len());
     for c in chosen {
         let start = doc.tokens[c.s].span.start;
         let end = doc.tokens[c.e - 1].span.end;
-        let text = doc.slice(crate::document::Span::new(start, end)).to_string();
+        let text = doc.text[index.byte(start)..index.byte(end)].to_string();
         let span_words = &words[c.s..c.e];
         // A linked mention takes its entity's type (demonyms stay MISC), so one entity has one label.
         let label = match c.entity {

@@ -35,9 +35,10 @@ impl Component for EntityRecognizer {
             sentences[t.sent_id].push(i);
         }
         sentences.retain(|s| !s.is_empty());
+        let token_texts = doc.token_texts();
         let words: Vec<Vec<&str>> = sentences
             .iter()
-            .map(|s| s.iter().map(|&i| doc.slice(doc.tokens[i].span)).collect())
+            .map(|s| s.iter().map(|&i| token_texts[i]).collect())
             .collect();
         let tags = self.ner.predict(&self.encoder, &words)?;
         let mut spans = Vec::new();
@@ -53,7 +54,8 @@ impl Component for EntityRecognizer {
                 });
             }
         }
-        doc.mentions = link::link(doc, &spans, &self.kb);
+        let mentions = link::link(doc, &token_texts, &spans, &self.kb);
+        doc.mentions = mentions;
         Ok(())
     }
 }
