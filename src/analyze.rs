@@ -2,12 +2,12 @@
 
 use crate::corpus::metadata::MetadataTable;
 use crate::corpus::rules::Rules;
-use crate::corpus::{self, FileReading, InputFile};
-use crate::document::Document;
+use crate::corpus::{self, Census, FileReading, InputFile};
+use crate::document::{Document, DocumentSummary};
 use crate::errors::ErrorRecord;
 use crate::manifest::{InputEntry, Manifest, ModelEntry};
 use crate::pipeline::Pipeline;
-use crate::tables::{self, OutFormat, TableWriter};
+use crate::tables::{self, OutFormat, TableStream, TableWriter};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -59,49 +59,106 @@ fn progress_bar(len: usize, enabled: bool, what: &str) -> ProgressBar {
     bar
 }
 
-/// Reads and analyses a corpus: discovery, reading (in parallel), ids and metadata, pipeline (in
-/// parallel). Output order depends only on the inputs, never on scheduling.
-pub fn build_corpus(
-    inputs: &[String],
+/// Inputs are read this many files (or about this many bytes) at a time...
+const CHUNK_FILES: usize = 64;
+const CHUNK_BYTES: u64 = 16 << 20;
+/// ...and analysed and written this many documents at a time, then dropped, so memory depends on
+/// these sizes (and the largest single input file), not on the size of the corpus. Both are
+/// fixed, never derived from the number of threads, so output is the same whatever `--jobs`.
+pub const CHUNK_DOCUMENTS: usize = 64;
+
+/// Consecutive runs of files, each at most `CHUNK_FILES` files and (unless one file is larger)
+/// `CHUNK_BYTES` bytes.
+fn plan_chunks(files: &[InputFile]) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, f) in files.iter().enumerate() {
+        let size = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+        if i > start && (i - start >= CHUNK_FILES || bytes + size > CHUNK_BYTES) {
+            chunks.push(start..i);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < files.len() {
+        chunks.push(start..files.len());
+    }
+    chunks
+}
+
+/// What a pass over the corpus leaves behind once every document has gone through the pipeline
+/// and the sink: per-file entries for the manifest, problems, and one small summary per document.
+pub struct CorpusRun {
+    pub inputs: Vec<InputEntry>,
+    pub errors: Vec<ErrorRecord>,
+    pub documents: Vec<DocumentSummary>,
+}
+
+impl CorpusRun {
+    pub fn words(&self) -> usize {
+        self.documents.iter().map(|d| d.n_words).sum()
+    }
+    pub fn sentences(&self) -> usize {
+        self.documents.iter().map(|d| d.n_sentences).sum()
+    }
+}
+
+/// Reads and analyses a corpus in chunks: reading in parallel, ids and metadata, the pipeline in
+/// parallel, then `sink` (which writes the chunk's rows) before the chunk is dropped. Order
+/// depends only on the inputs, never on scheduling.
+pub fn process_corpus(
+    files: &[InputFile],
+    discover_errors: Vec<ErrorRecord>,
+    census: &Census,
     rules: &Rules,
     table: &MetadataTable,
     pipeline: &Pipeline,
     progress: bool,
-) -> Corpus {
-    let (files, mut errors) = corpus::discover(inputs);
-    let bar = progress_bar(files.len(), progress, "reading");
-    let readings: Vec<FileReading> = files
-        .par_iter()
-        .map(|f| {
-            let r = corpus::read_file(f, rules);
-            bar.inc(1);
-            r
-        })
-        .collect();
-    bar.finish_and_clear();
-    let mut read_docs = Vec::new();
-    for r in &readings {
-        errors.extend(r.errors.iter().cloned());
-        read_docs.extend(r.documents.iter().cloned());
+    mut sink: impl FnMut(&[Document]) -> Result<()>,
+) -> Result<CorpusRun> {
+    let total_docs: usize = census.id_counts.values().sum();
+    let bar = progress_bar(total_docs, progress, "analysing");
+    let mut run = CorpusRun {
+        inputs: Vec::with_capacity(files.len()),
+        errors: discover_errors,
+        documents: Vec::new(),
+    };
+    for range in plan_chunks(files) {
+        let readings: Vec<FileReading> = files[range.clone()]
+            .par_iter()
+            .map(|f| corpus::read_file(f, rules))
+            .collect();
+        let mut read_docs = Vec::new();
+        for (f, mut r) in files[range].iter().zip(readings) {
+            run.inputs.push(InputEntry {
+                path: f.path.display().to_string(),
+                sha256: r.sha256.clone(),
+                bytes: r.bytes,
+                documents: r.documents.len(),
+                errors: r.errors.len(),
+            });
+            run.errors.append(&mut r.errors);
+            read_docs.append(&mut r.documents);
+        }
+        let mut documents = corpus::finalize(read_docs, table, &census.id_counts);
+        for docs in documents.chunks_mut(CHUNK_DOCUMENTS) {
+            let stage_errors: Vec<Vec<ErrorRecord>> = docs
+                .par_iter_mut()
+                .map(|d| {
+                    let e = pipeline.run(d);
+                    bar.inc(1);
+                    e
+                })
+                .collect();
+            run.errors.extend(stage_errors.into_iter().flatten());
+            sink(docs)?;
+            run.documents.extend(docs.iter().map(DocumentSummary::from));
+            bar.set_message(format!("{} words", run.words()));
+        }
     }
-    let mut documents = corpus::finalize(read_docs, table);
-    let bar = progress_bar(documents.len(), progress, "analysing");
-    let stage_errors: Vec<Vec<ErrorRecord>> = documents
-        .par_iter_mut()
-        .map(|d| {
-            let e = pipeline.run(d);
-            bar.inc(1);
-            e
-        })
-        .collect();
     bar.finish_and_clear();
-    errors.extend(stage_errors.into_iter().flatten());
-    Corpus {
-        files,
-        readings,
-        documents,
-        errors,
-    }
+    Ok(run)
 }
 
 /// What a run produced, for the summary line and the exit status.
@@ -128,7 +185,8 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         .num_threads(config.jobs)
         .build()
         .context("cannot start worker threads")?;
-    let corpus = pool.install(|| build_corpus(&config.inputs, &rules, &table, &pipeline, config.progress));
+    let (files, discover_errors) = corpus::discover(&config.inputs);
+    let census = pool.install(|| corpus::census(&files, &rules));
 
     std::fs::create_dir_all(&config.out)
         .with_context(|| format!("cannot create output folder {}", config.out.display()))?;
@@ -143,11 +201,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
     configuration.insert("pipeline".into(), serde_json::json!(pipeline.component_names()));
     configuration.insert("tokens".into(), serde_json::json!(config.tokens));
     configuration.insert("texts_csv".into(), serde_json::json!(config.texts_csv));
-    let input_hashes: Vec<String> = corpus
-        .readings
-        .iter()
-        .map(|r| r.sha256.clone().unwrap_or_default())
-        .collect();
+    let input_hashes: Vec<String> = census.sha256.iter().map(|h| h.clone().unwrap_or_default()).collect();
     let provenance = vec![
         ("rhetor_version".to_string(), crate::VERSION.to_string()),
         (
@@ -166,40 +220,54 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         provenance,
     };
     remove_stale_outputs(&config.out)?;
-    let docs = &corpus.documents;
-    let mut outputs = Vec::new();
-    outputs.extend(writer.write("documents", &mut tables::documents_frame(docs)?, true)?);
-    outputs.extend(writer.write("texts", &mut tables::texts_frame(docs)?, config.texts_csv)?);
-    outputs.extend(writer.write("sentences", &mut tables::sentences_frame(docs)?, true)?);
+
+    // Per-document tables are streamed chunk by chunk; `documents` and `errors` (small) at the end.
+    type FrameFn = fn(&[Document]) -> Result<polars::prelude::DataFrame>;
+    let mut streamed: Vec<(TableStream, FrameFn)> = Vec::new();
+    let mut open = |name: &str, f: FrameFn, csv_ok: bool| -> Result<()> {
+        streamed.push((TableStream::open(&writer, name, &f(&[])?, csv_ok)?, f));
+        Ok(())
+    };
+    open("texts", tables::texts_frame, config.texts_csv)?;
+    open("sentences", tables::sentences_frame, true)?;
     if config.tokens {
-        outputs.extend(writer.write("tokens", &mut tables::tokens_frame(docs)?, true)?);
+        open("tokens", tables::tokens_frame, true)?;
     }
     if config.entities {
-        outputs.extend(writer.write("mentions", &mut tables::mentions_frame(docs)?, true)?);
-        outputs.extend(writer.write("entities", &mut tables::entities_frame(docs)?, true)?);
+        open("mentions", tables::mentions_frame, true)?;
+        open("entities", tables::entities_frame, true)?;
+    }
+    let corpus = pool.install(|| {
+        process_corpus(
+            &files,
+            discover_errors,
+            &census,
+            &rules,
+            &table,
+            &pipeline,
+            config.progress,
+            |docs| {
+                for (stream, frame) in streamed.iter_mut() {
+                    stream.write(&mut frame(docs)?)?;
+                }
+                Ok(())
+            },
+        )
+    })?;
+    let mut outputs = writer.write("documents", &mut tables::documents_frame(&corpus.documents)?, true)?;
+    for (stream, _) in streamed {
+        outputs.extend(stream.finish()?);
     }
     outputs.extend(writer.write("errors", &mut tables::errors_frame(&corpus.errors)?, true)?);
 
-    let words: usize = docs.iter().map(|d| d.n_words()).sum();
-    let sentences: usize = docs.iter().map(|d| d.sentences.len()).sum();
+    let (words, sentences) = (corpus.words(), corpus.sentences());
     let mut counts = BTreeMap::new();
-    counts.insert("inputs".to_string(), corpus.files.len());
-    counts.insert("documents".to_string(), docs.len());
+    counts.insert("inputs".to_string(), files.len());
+    counts.insert("documents".to_string(), corpus.documents.len());
     counts.insert("sentences".to_string(), sentences);
     counts.insert("words".to_string(), words);
     counts.insert("errors".to_string(), corpus.errors.len());
-    let inputs = corpus
-        .files
-        .iter()
-        .zip(&corpus.readings)
-        .map(|(f, r)| InputEntry {
-            path: f.path.display().to_string(),
-            sha256: r.sha256.clone(),
-            bytes: r.bytes,
-            documents: r.documents.len(),
-            errors: r.errors.len(),
-        })
-        .collect();
+    let inputs = corpus.inputs;
     let manifest_path = config.out.join("manifest.json");
     outputs.push(manifest_path.clone());
     let seconds = timer.elapsed().as_secs_f64();
@@ -221,7 +289,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
     std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)? + "\n")
         .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     Ok(AnalyzeSummary {
-        documents: docs.len(),
+        documents: corpus.documents.len(),
         words,
         sentences,
         errors: corpus.errors.len(),

@@ -1,7 +1,6 @@
 //! `rhetor bench`: words per second of ingestion + segmentation over a corpus, median of several
 //! runs, and the process's peak memory. Writes nothing.
 
-use crate::analyze::build_corpus;
 use crate::corpus::metadata::MetadataTable;
 use crate::corpus::rules::Rules;
 use anyhow::Result;
@@ -34,6 +33,8 @@ pub struct BenchOptions {
     /// Include NER and linking (the encoder), as `analyze` runs by default.
     pub entities: bool,
     pub ner_model: std::path::PathBuf,
+    /// Read the corpus this many times over in one run (memory should not grow with it).
+    pub copies: usize,
 }
 
 pub fn run(o: &BenchOptions) -> Result<()> {
@@ -67,10 +68,24 @@ pub fn run(o: &BenchOptions) -> Result<()> {
     let (mut docs, mut words, mut errors) = (0, 0, 0);
     for _ in 0..repeat {
         let t = Instant::now();
-        let corpus = pool.install(|| build_corpus(paths, &rules, &table, &pipeline, false));
+        let (found, discover_errors) = crate::corpus::discover(paths);
+        let files: Vec<_> = (0..o.copies.max(1)).flat_map(|_| found.iter().cloned()).collect();
+        let corpus = pool.install(|| {
+            let census = crate::corpus::census(&files, &rules);
+            crate::analyze::process_corpus(
+                &files,
+                discover_errors,
+                &census,
+                &rules,
+                &table,
+                &pipeline,
+                false,
+                |_| Ok(()),
+            )
+        })?;
         secs.push(t.elapsed().as_secs_f64());
         docs = corpus.documents.len();
-        words = corpus.documents.iter().map(|d| d.n_words()).sum();
+        words = corpus.words();
         errors = corpus.errors.len();
     }
     anyhow::ensure!(words > 0, "no words were read from {}", paths.join(", "));
@@ -86,13 +101,20 @@ pub fn run(o: &BenchOptions) -> Result<()> {
             "{}",
             serde_json::json!({
                 "stage": stage, "documents": docs, "words": words, "errors": errors,
-                "runs": repeat, "jobs": jobs, "median_seconds": med, "min_seconds": min, "max_seconds": max,
+                "runs": repeat, "jobs": jobs, "copies": o.copies, "median_seconds": med, "min_seconds": min, "max_seconds": max,
                 "words_per_second": wps, "peak_memory_bytes": peak,
             })
         );
     } else {
         println!("rhetor bench: {stage} over {}", paths.join(", "));
-        println!("corpus:  {docs} documents, {words} words ({errors} input errors)");
+        println!(
+            "corpus:  {docs} documents, {words} words ({errors} input errors){}",
+            if o.copies > 1 {
+                format!(", the inputs read {} times over", o.copies)
+            } else {
+                String::new()
+            }
+        );
         println!("runs:    {repeat} on {jobs} threads; median {med:.3} s (min {min:.3}, max {max:.3})");
         println!("speed:   {wps:.0} words/s (median)");
         match peak {

@@ -43,6 +43,41 @@ pub enum Command {
 pub enum TrainCommand {
     /// Train a named-entity model (top encoder layers + word-shape features + head).
     Ner(TrainNerArgs),
+    /// Train a stance model (top encoder layers reading target and text together + classifier).
+    Stance(TrainStanceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainStanceArgs {
+    /// SemEval-2016 folder (TARGET/train_text.txt ...): its train split trains, its val split
+    /// decides early stopping.
+    #[arg(long)]
+    pub semeval: Option<PathBuf>,
+    /// VAST-format CSV (Tweet, Target, Stance); every fifth row is kept aside for development.
+    #[arg(long)]
+    pub vast: Option<PathBuf>,
+    /// Output folder for model.safetensors and config.json.
+    #[arg(long, default_value = "models/stance")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 8)]
+    pub epochs: usize,
+    /// Stop after this many epochs without a better development score.
+    #[arg(long, default_value_t = 3)]
+    pub patience: usize,
+    /// Encoder layers trained (the ones below are frozen; keep NER's count to share its pass).
+    #[arg(long, default_value_t = 2)]
+    pub trained_layers: usize,
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 5e-5)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 5e-4)]
+    pub head_lr: f64,
+    #[arg(long, default_value_t = 17)]
+    pub seed: u64,
+    /// Use at most N training examples (quick trials and tests).
+    #[arg(long)]
+    pub max_examples: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +132,24 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Stance scores of a stance model: per target, F_avg (SemEval) and macro F1 (VAST).
+    Stance(EvalStanceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalStanceArgs {
+    /// A folder in the SemEval-2016 layout (TARGET/SPLIT_text.txt, TARGET/SPLIT_labels.txt) or a
+    /// VAST-format CSV file (Tweet, Target, Stance).
+    pub path: PathBuf,
+    /// Which split of a SemEval folder to score.
+    #[arg(long, default_value = "val", value_parser = ["train", "val", "test"])]
+    pub split: String,
+    /// The model folder (default: models/stance).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Print one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +237,10 @@ pub struct BenchArgs {
     /// The NER model folder (default: models/ner-conll).
     #[arg(long, value_name = "DIR")]
     pub ner_model: Option<PathBuf>,
+    /// Read the corpus N times over in each run, to show that peak memory does not grow with the
+    /// size of the corpus.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub copies: usize,
 }
 
 fn default_jobs() -> usize {
@@ -205,6 +262,8 @@ pub fn main() -> i32 {
         Command::Models(m) => models(m),
         Command::Train(TrainCommand::Ner(t)) => report(train_ner(t), "train ner"),
         Command::Eval(EvalCommand::Ner { file, model, json }) => report(eval_ner(&file, &model, json), "eval ner"),
+        Command::Train(TrainCommand::Stance(t)) => report(train_stance(t), "train stance"),
+        Command::Eval(EvalCommand::Stance(e)) => report(eval_stance(e), "eval stance"),
         Command::Bench(b) => match crate::bench::run(&crate::bench::BenchOptions {
             paths: b.paths,
             repeat: b.repeat as usize,
@@ -212,6 +271,7 @@ pub fn main() -> i32 {
             json: b.json,
             entities: !b.no_entities,
             ner_model: b.ner_model.unwrap_or_else(crate::entities::default_ner_model_dir),
+            copies: b.copies,
         }) {
             Ok(()) => EXIT_OK,
             Err(e) => {
@@ -259,6 +319,101 @@ fn train_ner(t: TrainNerArgs) -> anyhow::Result<()> {
         config.best_epoch,
         config.epochs_run
     );
+    Ok(())
+}
+
+fn train_stance(t: TrainStanceArgs) -> anyhow::Result<()> {
+    use crate::stance::model;
+    let base = crate::model::MINILM;
+    let enc = crate::model::Encoder::load_packaged(&base)?;
+    let hyper = model::StanceHyper {
+        trained_layers: t.trained_layers,
+        epochs: t.epochs,
+        patience: t.patience,
+        batch_size: t.batch_size,
+        lr_layers: t.lr,
+        lr_head: t.head_lr,
+        seed: t.seed,
+        max_examples: t.max_examples,
+        ..Default::default()
+    };
+    let config = model::train(
+        &enc,
+        &base.locate()?,
+        t.semeval.as_deref(),
+        t.vast.as_deref(),
+        &t.out,
+        hyper,
+    )?;
+    model::write_model_card(&t.out)?;
+    println!(
+        "trained {} in {:.0} s: best at epoch {} of {}; SemEval dev F_avg {}, VAST dev macro F1 {}",
+        t.out.display(),
+        config.train_seconds,
+        config.best_epoch,
+        config.epochs_run,
+        config
+            .dev_semeval
+            .as_ref()
+            .map_or("-".into(), |s| format!("{:.4}", s.overall.f_avg)),
+        config
+            .dev_vast
+            .as_ref()
+            .map_or("-".into(), |s| format!("{:.4}", s.overall.macro_f1)),
+    );
+    Ok(())
+}
+
+fn eval_stance(e: EvalStanceArgs) -> anyhow::Result<()> {
+    use crate::stance::{data, model};
+    let (layout, gold) = data::read_any(&e.path, &e.split)?;
+    if gold.is_empty() {
+        anyhow::bail!("{} holds no examples", e.path.display());
+    }
+    let enc = crate::model::Encoder::load_packaged(&crate::model::MINILM)?;
+    let dir = e.model.unwrap_or_else(crate::stance::default_stance_model_dir);
+    let m = model::StanceModel::load(&dir, &enc)?;
+    let pred = model::predict_gold(&m, &enc, &gold)?;
+    let ev = data::evaluate(&gold, &pred);
+    println!(
+        "{}: {} examples, {} targets",
+        e.path.display(),
+        gold.len(),
+        ev.per_target.len()
+    );
+    println!(
+        "{:<36} {:>5} {:>8} {:>8} {:>10} {:>10} {:>10}",
+        "target", "n", "f_avg", "macro_f1", "f1_favor", "f1_against", "f1_neutral"
+    );
+    let row = |name: &str, s: &data::Scores| {
+        let name: String = name.chars().take(36).collect();
+        println!(
+            "{name:<36} {:>5} {:>8.4} {:>8.4} {:>10.4} {:>10.4} {:>10.4}",
+            s.n, s.f_avg, s.macro_f1, s.favor.f1, s.against.f1, s.neutral.f1
+        );
+    };
+    for (t, s) in &ev.per_target {
+        row(t, s);
+    }
+    row("(all targets together)", &ev.overall);
+    if e.json {
+        let mut j = serde_json::json!({
+            "path": e.path.display().to_string(),
+            "layout": match layout { data::Layout::SemEval => "semeval", data::Layout::Vast => "vast" },
+            "n": gold.len(),
+            "model": dir.display().to_string(),
+            "model_sha256": m.sha256,
+            "accuracy": ev.overall.accuracy,
+            "per_target": ev.per_target.iter().map(|(t, s)| (t.clone(), serde_json::json!({
+                "n": s.n, "f_avg": s.f_avg, "macro_f1": s.macro_f1,
+            }))).collect::<serde_json::Map<_, _>>(),
+        });
+        match layout {
+            data::Layout::SemEval => j["f_avg"] = serde_json::json!(ev.overall.f_avg),
+            data::Layout::Vast => j["macro_f1"] = serde_json::json!(ev.overall.macro_f1),
+        }
+        println!("{j}");
+    }
     Ok(())
 }
 

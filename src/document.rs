@@ -141,3 +141,32 @@ impl Document {
             .collect()
     }
 }
+
+/// What the `documents` table needs of a document once its heavy layers have been written and
+/// dropped: identity, metadata and counts.
+#[derive(Debug, Clone)]
+pub struct DocumentSummary {
+    pub doc_id: String,
+    pub path: String,
+    pub format: Format,
+    pub encoding: String,
+    pub sha256: String,
+    pub meta: Metadata,
+    pub n_sentences: usize,
+    pub n_words: usize,
+}
+
+impl From<&Document> for DocumentSummary {
+    fn from(d: &Document) -> Self {
+        Self {
+            doc_id: d.doc_id.clone(),
+            path: d.path.clone(),
+            format: d.format,
+            encoding: d.encoding.clone(),
+            sha256: d.sha256.clone(),
+            meta: d.meta.clone(),
+            n_sentences: d.sentences.len(),
+            n_words: d.n_words(),
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Tables: documents become polars frames here (computation), and frames are written to CSV,
 //! Parquet or JSONL by [`TableWriter`] (I/O). Column names are a contract documented in the README.
 
-use crate::document::Document;
+use crate::document::{Document, DocumentSummary};
 use crate::errors::ErrorRecord;
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -59,8 +59,8 @@ pub const DOCUMENT_COLUMNS: &[&str] = &[
 
 /// One row per document: identity, merged metadata, counts, hash, then extra metadata columns
 /// (sorted by name).
-pub fn documents_frame(docs: &[Document]) -> Result<DataFrame> {
-    let s = |f: &dyn Fn(&Document) -> Option<String>| docs.iter().map(f).collect::<Vec<Option<String>>>();
+pub fn documents_frame(docs: &[DocumentSummary]) -> Result<DataFrame> {
+    let s = |f: &dyn Fn(&DocumentSummary) -> Option<String>| docs.iter().map(f).collect::<Vec<Option<String>>>();
     let mut columns = vec![
         col("doc_id", s(&|d| Some(d.doc_id.clone()))),
         col("path", s(&|d| Some(d.path.clone()))),
@@ -76,9 +76,9 @@ pub fn documents_frame(docs: &[Document]) -> Result<DataFrame> {
         col("url", s(&|d| d.meta.url.clone())),
         col(
             "n_sentences",
-            docs.iter().map(|d| d.sentences.len() as i64).collect::<Vec<_>>(),
+            docs.iter().map(|d| d.n_sentences as i64).collect::<Vec<_>>(),
         ),
-        col("n_words", docs.iter().map(|d| d.n_words() as i64).collect::<Vec<_>>()),
+        col("n_words", docs.iter().map(|d| d.n_words as i64).collect::<Vec<_>>()),
         col("sha256", s(&|d| Some(d.sha256.clone()))),
         col("encoding", s(&|d| Some(d.encoding.clone()))),
     ];
@@ -197,6 +197,101 @@ impl TableWriter {
             written.push(path);
         }
         Ok(written)
+    }
+}
+
+/// One table written chunk by chunk (documents are analysed and dropped in chunks, so memory
+/// does not grow with the corpus). Every format is open at once; the files are complete after
+/// [`TableStream::finish`]. Chunk boundaries depend only on the inputs, so output is
+/// byte-identical whatever the number of threads.
+pub struct TableStream {
+    csv: Option<polars::io::csv::write::BatchedWriter<BufWriter<File>>>,
+    parquet: Option<polars::io::parquet::write::BatchedWriter<BufWriter<File>>>,
+    jsonl: Option<BufWriter<File>>,
+    paths: Vec<PathBuf>,
+    name: String,
+}
+
+impl TableStream {
+    /// Opens `dir/name.EXT` for each format (`csv` only if `csv_ok`); `empty` is an empty frame
+    /// with the table's columns (written at once, so even a table with no rows has its header).
+    pub fn open(writer: &TableWriter, name: &str, empty: &DataFrame, csv_ok: bool) -> Result<Self> {
+        let mut s = Self {
+            csv: None,
+            parquet: None,
+            jsonl: None,
+            paths: Vec::new(),
+            name: name.to_string(),
+        };
+        let schema = empty.schema().as_ref().clone();
+        for &f in &writer.formats {
+            if f == OutFormat::Csv && !csv_ok {
+                continue;
+            }
+            let path = writer.dir.join(format!("{name}.{}", f.extension()));
+            let file =
+                BufWriter::new(File::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
+            match f {
+                // UTF-8 with BOM so Excel detects the encoding; RFC 4180 quoting.
+                OutFormat::Csv => {
+                    let w = CsvWriter::new(file)
+                        .include_bom(true)
+                        .include_header(true)
+                        .batched(&schema)?;
+                    s.csv = Some(w);
+                }
+                OutFormat::Parquet => {
+                    let kv = KeyValueMetadata::from_static(writer.provenance.clone());
+                    s.parquet = Some(
+                        ParquetWriter::new(file)
+                            .with_key_value_metadata(Some(kv))
+                            .batched(&schema)?,
+                    );
+                }
+                OutFormat::Jsonl => s.jsonl = Some(file),
+            }
+            s.paths.push(path);
+        }
+        Ok(s)
+    }
+
+    /// Appends a chunk's rows.
+    pub fn write(&mut self, df: &mut DataFrame) -> Result<()> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        let what = || format!("cannot write the {} table", self.name);
+        if let Some(w) = &mut self.csv {
+            w.write_batch(df).map_err(anyhow::Error::from).with_context(what)?;
+        }
+        if let Some(w) = &mut self.parquet {
+            df.rechunk_mut();
+            w.write_batch(df).map_err(anyhow::Error::from).with_context(what)?;
+        }
+        if let Some(w) = &mut self.jsonl {
+            JsonWriter::new(w)
+                .with_json_format(JsonFormat::JsonLines)
+                .finish(df)
+                .map_err(anyhow::Error::from)
+                .with_context(what)?;
+        }
+        Ok(())
+    }
+
+    /// Completes every file; returns their paths.
+    pub fn finish(self) -> Result<Vec<PathBuf>> {
+        use std::io::Write;
+        let what = || format!("cannot finish the {} table", self.name);
+        if let Some(mut w) = self.csv {
+            w.finish().map_err(anyhow::Error::from).with_context(what)?;
+        }
+        if let Some(w) = self.parquet {
+            w.finish().map_err(anyhow::Error::from).with_context(what)?;
+        }
+        if let Some(mut w) = self.jsonl {
+            w.flush().with_context(what)?;
+        }
+        Ok(self.paths)
     }
 }
 

@@ -531,30 +531,72 @@ fn sanitize_id(s: &str) -> String {
     t.trim_matches('-').to_string()
 }
 
-/// Gives every document its stable id and merged metadata. Ids come from the `id` field of a
-/// record, else the file name (plus `-N` for the record number); clashes get a short hash of the
-/// path and record appended, so ids depend only on the inputs.
-pub fn finalize(read: Vec<ReadDocument>, table: &MetadataTable) -> Vec<Document> {
-    let base_id = |d: &ReadDocument| -> String {
-        let id = match (&d.id_hint, d.record) {
-            (Some(h), _) => sanitize_id(h),
-            (None, Some(r)) => format!("{}-{r}", sanitize_id(&d.stem)),
-            (None, None) => sanitize_id(&d.stem),
-        };
-        if id.is_empty() {
-            "document".to_string()
-        } else {
-            id
-        }
+/// The id a document gets unless another document claims the same one: the `id` field of its
+/// JSONL/CSV row, else the file stem (with `-RECORD` for rows).
+fn base_id(stem: &str, id_hint: Option<&str>, record: Option<usize>) -> String {
+    let id = match (id_hint, record) {
+        (Some(h), _) => sanitize_id(h),
+        (None, Some(r)) => format!("{}-{r}", sanitize_id(stem)),
+        (None, None) => sanitize_id(stem),
     };
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for d in &read {
-        *counts.entry(base_id(d)).or_default() += 1;
+    if id.is_empty() {
+        "document".to_string()
+    } else {
+        id
     }
+}
+
+/// What a cheap first pass over the inputs knows before any document is analysed: how many
+/// documents claim each base id (ids must not depend on which chunk a document is read in), and
+/// each file's sha256 (for provenance written before the tables are complete).
+#[derive(Debug, Default)]
+pub struct Census {
+    pub id_counts: BTreeMap<String, usize>,
+    pub sha256: Vec<Option<String>>,
+}
+
+/// Counts base ids and hashes every file. Only JSONL and CSV files are parsed (their rows carry
+/// ids); any other file claims the id of its stem, even if it later fails to read, so one bad
+/// file never renames the others.
+pub fn census(files: &[InputFile], rules: &Rules) -> Census {
+    use rayon::prelude::*;
+    let per_file: Vec<(Vec<String>, Option<String>)> = files
+        .par_iter()
+        .map(|f| match f.format {
+            Format::Jsonl | Format::Csv => {
+                let r = read_file(f, rules);
+                let ids = r
+                    .documents
+                    .iter()
+                    .map(|d| base_id(&d.stem, d.id_hint.as_deref(), d.record))
+                    .collect();
+                (ids, r.sha256)
+            }
+            _ => {
+                let stem = f.path.file_stem().and_then(|s| s.to_str()).unwrap_or("document");
+                let sha = std::fs::read(&f.path).ok().map(|b| sha256_hex(&b));
+                (vec![base_id(stem, None, None)], sha)
+            }
+        })
+        .collect();
+    let mut census = Census::default();
+    for (ids, sha) in per_file {
+        for id in ids {
+            *census.id_counts.entry(id).or_default() += 1;
+        }
+        census.sha256.push(sha);
+    }
+    census
+}
+
+/// Assigns final ids and merges metadata. A base id claimed by more than one document (per
+/// `id_counts`, from [`census`]) gets `~` and 8 hex digits of a hash of path and record on every
+/// claimant, so no document's id depends on the order of the inputs.
+pub fn finalize(read: Vec<ReadDocument>, table: &MetadataTable, id_counts: &BTreeMap<String, usize>) -> Vec<Document> {
     read.into_iter()
         .map(|d| {
-            let mut id = base_id(&d);
-            if counts[&id] > 1 {
+            let mut id = base_id(&d.stem, d.id_hint.as_deref(), d.record);
+            if id_counts.get(&id).copied().unwrap_or(1) > 1 {
                 let key = format!("{}#{}", d.path, d.record.unwrap_or(0));
                 id = format!("{id}~{}", &sha256_hex(key.as_bytes())[..8]);
             }

@@ -7,6 +7,7 @@
 use super::conll::{self, NerScores, Sentence};
 use crate::model::bert::{Bert, BertLayer};
 use crate::model::encoder::{windows, Window};
+use crate::model::train::{dropout, init_vars, save_weights, SplitMix};
 use crate::model::Encoder;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, IndexOp, Tensor, Var, D};
@@ -114,35 +115,6 @@ pub struct NerConfig {
     pub rhetor_version: String,
 }
 
-/// Deterministic random numbers (candle's CPU generator cannot be seeded).
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn uniform(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    /// Approximately normal (sum of uniforms).
-    pub fn normal(&mut self) -> f32 {
-        (0..4).map(|_| self.uniform()).sum::<f32>() - 2.0
-    }
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-}
-
 /// Features per word from a lexicon of the training data: how often each cased word form was O,
 /// PER, ORG, LOC or MISC, and how often it was seen. This gives back what an uncased encoder
 /// loses ("May" the month against "may" the verb; "Bush" the name).
@@ -227,16 +199,6 @@ impl Lexicon {
 
 fn subword_lex(words: &[&str], word_of: &[usize], lex: &Lexicon) -> Vec<f32> {
     word_of.iter().flat_map(|&w| lex.features(words[w])).collect()
-}
-
-fn dropout(x: &Tensor, p: f32, rng: &mut SplitMix) -> Result<Tensor> {
-    if p <= 0.0 {
-        return Ok(x.clone());
-    }
-    let n = x.elem_count();
-    let keep = 1.0 / (1.0 - p);
-    let mask: Vec<f32> = (0..n).map(|_| if rng.uniform() < p { 0.0 } else { keep }).collect();
-    Ok((x * Tensor::from_vec(mask, x.shape(), x.device())?)?)
 }
 
 /// The trained part: top encoder layers, shape embeddings, head.
@@ -730,46 +692,6 @@ pub fn evaluate(model: &NerModel, enc: &Encoder, gold: &[Sentence]) -> Result<Ne
     }
     let gold_tags: Vec<Vec<String>> = gold.iter().map(|s| s.tags.clone()).collect();
     Ok(conll::score(&gold_tags, &predicted))
-}
-
-/// Initialises the head's fresh parameters from a seeded generator and copies the top encoder
-/// layers from the base model, so training is reproducible.
-fn init_vars(varmap: &VarMap, base_weights: &Path, seed: u64) -> Result<()> {
-    let base = candle_core::safetensors::load(base_weights, &Device::Cpu)?;
-    let mut rng = SplitMix::new(seed);
-    let data = varmap.data().lock().expect("varmap lock");
-    let mut names: Vec<&String> = data.keys().collect();
-    names.sort();
-    for name in names {
-        let var: &Var = &data[name];
-        if let Some(t) = base.get(name) {
-            var.set(t)?;
-        } else if name.ends_with(".bias") {
-            var.set(&var.zeros_like()?)?;
-        } else {
-            let dims = var.dims().to_vec();
-            let fan_in = *dims.last().unwrap_or(&1) as f32;
-            let std = if name.contains("shape_in") {
-                0.02
-            } else {
-                1.0 / fan_in.sqrt()
-            };
-            let v: Vec<f32> = (0..var.elem_count()).map(|_| rng.normal() * std).collect();
-            var.set(&Tensor::from_vec(v, dims, &Device::Cpu)?)?;
-        }
-    }
-    Ok(())
-}
-
-fn save_weights(varmap: &VarMap, path: &Path, f16: bool) -> Result<()> {
-    let data = varmap.data().lock().expect("varmap lock");
-    let mut tensors = std::collections::HashMap::new();
-    for (name, var) in data.iter() {
-        let t = var.as_tensor();
-        tensors.insert(name.clone(), if f16 { t.to_dtype(DType::F16)? } else { t.clone() });
-    }
-    candle_core::safetensors::save(&tensors, path)?;
-    Ok(())
 }
 
 /// Trains a NER model and writes `model.safetensors` and `config.json` into `out`.

@@ -4,6 +4,7 @@
 pub mod bert;
 pub mod encoder;
 pub mod store;
+pub mod train;
 
 pub use encoder::{Encoder, Subwords};
 pub use store::{PackagedModel, MINILM, PACKAGED_MODELS};

@@ -1,0 +1,647 @@
+//! The stance model: a late-fusion cross-encoder on the shared encoder.
+//!
+//! The text and the target each go through the frozen bottom layers of all-MiniLM-L6-v2 on their
+//! own (so the text's pass is the very one NER already ran, and a target's is computed once per
+//! run); the trained top layers then read `[target ; text]` together, with a learned segment
+//! vector marking which is which, so attention can relate the two. The target is free text: any
+//! target works, not only those seen in training. Output: against, favor, neutral.
+
+use super::data::{Stance, StanceExample};
+use crate::model::bert::{Bert, BertLayer};
+use crate::model::encoder::windows;
+use crate::model::train::{dropout, init_vars, save_weights, SplitMix};
+use crate::model::Encoder;
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, IndexOp, Tensor, Var, D};
+use candle_nn::{embedding, linear, AdamW, Embedding, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StanceHyper {
+    pub trained_layers: usize,
+    pub epochs: usize,
+    pub patience: usize,
+    pub batch_size: usize,
+    pub lr_layers: f64,
+    pub lr_head: f64,
+    pub weight_decay: f64,
+    pub dropout: f32,
+    pub seed: u64,
+    /// Share of the VAST file kept aside for development (every k-th row).
+    pub vast_dev_share: f64,
+    /// Train on at most this many examples (for quick tests).
+    pub max_examples: Option<usize>,
+}
+
+impl Default for StanceHyper {
+    fn default() -> Self {
+        Self {
+            trained_layers: 2,
+            epochs: 8,
+            patience: 3,
+            batch_size: 16,
+            lr_layers: 5e-5,
+            lr_head: 5e-4,
+            weight_decay: 0.01,
+            dropout: 0.1,
+            seed: 17,
+            vast_dev_share: 0.2,
+            max_examples: None,
+        }
+    }
+}
+
+/// `config.json` of a trained stance model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StanceConfig {
+    pub name: String,
+    pub base_model: String,
+    pub base_model_sha256: String,
+    pub frozen_layers: usize,
+    pub classes: Vec<String>,
+    pub hyper: StanceHyper,
+    pub train_sources: Vec<String>,
+    pub train_examples: usize,
+    pub epochs_run: usize,
+    pub best_epoch: usize,
+    /// Development scores at the best epoch: SemEval F_avg and VAST macro F1.
+    pub dev_semeval: Option<super::data::Evaluation>,
+    pub dev_vast: Option<super::data::Evaluation>,
+    pub train_seconds: f64,
+    pub rhetor_version: String,
+}
+
+/// The trained part: segment vectors, the top encoder layers, and the classifier.
+pub struct StanceHead {
+    segment: Embedding,
+    layers: Vec<BertLayer>,
+    out: Linear,
+}
+
+impl StanceHead {
+    fn new(vb: VarBuilder, base: &Bert, frozen: usize, trainable: bool) -> Result<Self> {
+        let h = base.config.hidden_size;
+        let layers = (frozen..base.config.num_hidden_layers)
+            .map(|i| {
+                let vb = vb.pp(format!("encoder.layer.{i}"));
+                if trainable {
+                    BertLayer::load_trainable(vb, &base.config)
+                } else {
+                    BertLayer::load(vb, &base.config)
+                }
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self {
+            segment: embedding(2, h, vb.pp("stance.segment"))?,
+            layers,
+            out: linear(2 * h, 3, vb.pp("stance.out"))?,
+        })
+    }
+
+    /// Logits [batch, 3]. `target`: [b, tt, h] frozen states of `[CLS] target [SEP]`; `text`:
+    /// [b, tx, h] frozen states of the text's subwords; masks [b, tt] and [b, tx].
+    fn forward(
+        &self,
+        target: &Tensor,
+        target_mask: &Tensor,
+        text: &Tensor,
+        text_mask: &Tensor,
+        drop: Option<(f32, &mut SplitMix)>,
+    ) -> Result<Tensor> {
+        let dev = target.device();
+        let seg = self.segment.forward(&Tensor::new(&[0u32, 1], dev)?)?;
+        let x = Tensor::cat(&[target.broadcast_add(&seg.i(0)?)?, text.broadcast_add(&seg.i(1)?)?], 1)?;
+        let mask = Tensor::cat(&[target_mask, text_mask], 1)?;
+        let bias = Bert::mask_bias(&mask)?;
+        let mut x = x;
+        for l in &self.layers {
+            x = l.forward(&x, &bias)?;
+        }
+        let tt = target.dim(1)?;
+        let tx = text.dim(1)?;
+        let cls = x.i((.., 0, ..))?;
+        let m = text_mask.to_dtype(DType::F32)?.unsqueeze(D::Minus1)?;
+        let text_states = x.narrow(1, tt, tx)?;
+        let mean = text_states
+            .broadcast_mul(&m)?
+            .sum(1)?
+            .broadcast_div(&m.sum(1)?.clamp(1.0, f64::MAX)?)?;
+        let mut z = Tensor::cat(&[cls, mean], D::Minus1)?;
+        if let Some((p, rng)) = drop {
+            z = dropout(&z, p, rng)?;
+        }
+        Ok(self.out.forward(&z)?)
+    }
+}
+
+/// Frozen-layer states of one text piece, special tokens included for targets and excluded for
+/// texts ([n, hidden]).
+pub type States = Tensor;
+
+/// A loaded stance model.
+pub struct StanceModel {
+    head: StanceHead,
+    pub config: StanceConfig,
+    pub dir: PathBuf,
+    pub sha256: String,
+}
+
+/// Class probabilities (against, favor, neutral).
+pub type Probs = [f32; 3];
+
+impl StanceModel {
+    pub fn load(dir: &Path, enc: &Encoder) -> Result<Self> {
+        let config: StanceConfig =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).with_context(|| {
+                format!(
+                    "cannot read {}/config.json; is this a rhetor stance model?",
+                    dir.display()
+                )
+            })?)
+            .with_context(|| format!("{}/config.json is not a rhetor stance configuration", dir.display()))?;
+        if config.base_model != enc.model_id {
+            bail!(
+                "{} was trained on {}, but the encoder is {}",
+                dir.display(),
+                config.base_model,
+                enc.model_id
+            );
+        }
+        let weights = dir.join("model.safetensors");
+        let sha256 = crate::model::store::sha256_file(&weights)?;
+        // SAFETY: read-only memory map of a file rhetor does not modify while it is mapped.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)? };
+        let head = StanceHead::new(vb, &enc.bert, config.frozen_layers, false)?;
+        Ok(Self {
+            head,
+            config,
+            dir: dir.to_path_buf(),
+            sha256,
+        })
+    }
+
+    /// Frozen states of `[CLS] target [SEP]`.
+    pub fn encode_target(&self, enc: &Encoder, target: &str) -> Result<States> {
+        encode_target_frozen(enc, self.config.frozen_layers, target)
+    }
+
+    /// Frozen states of each window of each text (subwords only), windows of the encoder's size.
+    pub fn encode_texts(&self, enc: &Encoder, texts: &[&str]) -> Result<Vec<Vec<States>>> {
+        let subs: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| enc.tokenize(t).map(|s| s.ids))
+            .collect::<Result<_>>()?;
+        encode_ids(enc, self.config.frozen_layers, &subs)
+    }
+
+    /// Probabilities for each (target states, text states) pair, in batches.
+    pub fn classify(&self, pairs: &[(&States, &States)]) -> Result<Vec<Probs>> {
+        let mut out = vec![[0f32; 3]; pairs.len()];
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.sort_by_key(|&i| (pairs[i].1.dim(0).unwrap_or(0), i));
+        for batch in order.chunks(16) {
+            let (tg, tm) = stack_padded(batch.iter().map(|&i| pairs[i].0))?;
+            let (tx, xm) = stack_padded(batch.iter().map(|&i| pairs[i].1))?;
+            let logits = self.head.forward(&tg, &tm, &tx, &xm, None)?;
+            let probs = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
+            for (r, &i) in batch.iter().enumerate() {
+                out[i] = [probs[r][0], probs[r][1], probs[r][2]];
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stance of each text toward its target; long texts average over their windows.
+    pub fn predict(&self, enc: &Encoder, examples: &[(&str, &str)]) -> Result<Vec<Probs>> {
+        let mut targets: Vec<&str> = examples.iter().map(|e| e.0).collect();
+        targets.sort();
+        targets.dedup();
+        let target_states: Vec<States> = targets
+            .iter()
+            .map(|t| self.encode_target(enc, t))
+            .collect::<Result<_>>()?;
+        let texts: Vec<&str> = examples.iter().map(|e| e.1).collect();
+        let text_states = self.encode_texts(enc, &texts)?;
+        let mut pairs = Vec::new();
+        let mut owner = Vec::new();
+        for (i, (target, _)) in examples.iter().enumerate() {
+            let t = &target_states[targets.binary_search(target).expect("target encoded")];
+            for w in &text_states[i] {
+                pairs.push((t, w));
+                owner.push(i);
+            }
+        }
+        let probs = self.classify(&pairs)?;
+        let mut out = vec![[0f32; 3]; examples.len()];
+        let mut counts = vec![0f32; examples.len()];
+        for (p, &i) in probs.iter().zip(&owner) {
+            for k in 0..3 {
+                out[i][k] += p[k];
+            }
+            counts[i] += 1.0;
+        }
+        for (o, &c) in out.iter_mut().zip(&counts) {
+            if c == 0.0 {
+                *o = [0.0, 0.0, 1.0]; // an empty text takes no stance
+            } else {
+                o.iter_mut().for_each(|v| *v /= c);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The class with the highest probability.
+pub fn argmax(p: &Probs) -> Stance {
+    let mut best = 0;
+    for k in 1..3 {
+        if p[k] > p[best] {
+            best = k;
+        }
+    }
+    Stance::from_index(best)
+}
+
+/// Frozen states of each window of each id sequence (special tokens removed).
+pub fn encode_ids(enc: &Encoder, frozen: usize, texts: &[Vec<u32>]) -> Result<Vec<Vec<States>>> {
+    let mut wins = Vec::new();
+    for (t, ids) in texts.iter().enumerate() {
+        for (start, end) in windows(ids.len(), enc.window, enc.stride) {
+            wins.push(crate::model::encoder::Window { text: t, start, end });
+        }
+    }
+    let refs: Vec<&[u32]> = texts.iter().map(|t| t.as_slice()).collect();
+    let mut per_win: Vec<Option<States>> = vec![None; wins.len()];
+    enc.for_each_batch(&refs, &wins, |batch, ids, mask, _| {
+        let h = enc.bert.forward_upto(ids, mask, frozen)?;
+        for (r, &i) in batch.iter().enumerate() {
+            let n = wins[i].end - wins[i].start;
+            per_win[i] = Some(h.i(r)?.narrow(0, 1, n)?.contiguous()?);
+        }
+        Ok(())
+    })?;
+    let mut out: Vec<Vec<States>> = vec![Vec::new(); texts.len()];
+    for (w, s) in wins.iter().zip(per_win) {
+        out[w.text].push(s.expect("every window ran"));
+    }
+    Ok(out)
+}
+
+/// Stacks [n_i, h] tensors into [b, max n, h] with zero padding, and the mask [b, max n].
+fn stack_padded<'a>(items: impl Iterator<Item = &'a Tensor>) -> Result<(Tensor, Tensor)> {
+    let items: Vec<&Tensor> = items.collect();
+    let t = items.iter().map(|x| x.dim(0).unwrap_or(0)).max().unwrap_or(0).max(1);
+    let mut rows = Vec::with_capacity(items.len());
+    let mut mask = vec![0u32; items.len() * t];
+    for (r, x) in items.iter().enumerate() {
+        let n = x.dim(0)?;
+        mask[r * t..r * t + n].fill(1);
+        rows.push(if n == t {
+            (*x).clone()
+        } else {
+            x.pad_with_zeros(0, 0, t - n)?
+        });
+    }
+    Ok((
+        Tensor::stack(&rows, 0)?,
+        Tensor::from_vec(mask, (items.len(), t), &Device::Cpu)?,
+    ))
+}
+
+/// Splits VAST rows into training and development: every k-th row (k = 1 / share) goes to
+/// development, so the split is fixed and covers every part of the file.
+pub fn split_vast(rows: Vec<StanceExample>, share: f64) -> (Vec<StanceExample>, Vec<StanceExample>) {
+    let k = if share <= 0.0 {
+        usize::MAX
+    } else {
+        (1.0 / share).round().max(1.0) as usize
+    };
+    let (mut train, mut dev) = (Vec::new(), Vec::new());
+    for (i, r) in rows.into_iter().enumerate() {
+        if k != usize::MAX && i % k == k - 1 {
+            dev.push(r);
+        } else {
+            train.push(r);
+        }
+    }
+    (train, dev)
+}
+
+/// Predicted classes for gold examples.
+pub fn predict_gold(model: &StanceModel, enc: &Encoder, gold: &[StanceExample]) -> Result<Vec<Stance>> {
+    let mut out = Vec::with_capacity(gold.len());
+    for chunk in gold.chunks(256) {
+        let pairs: Vec<(&str, &str)> = chunk.iter().map(|e| (e.target.as_str(), e.text.as_str())).collect();
+        out.extend(model.predict(enc, &pairs)?.iter().map(argmax));
+    }
+    Ok(out)
+}
+
+/// Trains a stance model on SemEval-2016 (train split; its val split for development) and a VAST
+/// file (split by `vast_dev_share`), writing `model.safetensors` and `config.json` into `out`.
+pub fn train(
+    enc: &Encoder,
+    base_dir: &Path,
+    semeval: Option<&Path>,
+    vast: Option<&Path>,
+    out: &Path,
+    hyper: StanceHyper,
+) -> Result<StanceConfig> {
+    let started = Instant::now();
+    let mut train_set = Vec::new();
+    let mut dev_semeval = Vec::new();
+    let mut dev_vast = Vec::new();
+    let mut sources = Vec::new();
+    if let Some(dir) = semeval {
+        train_set.extend(super::data::read_semeval(dir, "train")?);
+        dev_semeval = super::data::read_semeval(dir, "val")?;
+        sources.push(format!("{} (train; val for development)", dir.display()));
+    }
+    if let Some(file) = vast {
+        let (t, d) = split_vast(super::data::read_vast(file)?, hyper.vast_dev_share);
+        sources.push(format!(
+            "{} ({} rows for training, every {}th row ({}) for development)",
+            file.display(),
+            t.len(),
+            (1.0 / hyper.vast_dev_share).round(),
+            d.len()
+        ));
+        train_set.extend(t);
+        dev_vast = d;
+    }
+    if let Some(n) = hyper.max_examples {
+        // Keep every class and source represented: take evenly spaced examples.
+        let step = (train_set.len() / n.max(1)).max(1);
+        train_set = train_set.into_iter().step_by(step).take(n).collect();
+        dev_semeval.truncate(n);
+        dev_vast.truncate(n);
+    }
+    if train_set.is_empty() {
+        bail!("no training examples (give --semeval and/or --vast)");
+    }
+    let n_layers = enc.bert.config.num_hidden_layers;
+    let frozen = n_layers - hyper.trained_layers.min(n_layers);
+    eprintln!(
+        "rhetor: training stance on {} examples (dev: {} SemEval, {} VAST), {frozen} frozen + {} trained layers",
+        train_set.len(),
+        dev_semeval.len(),
+        dev_vast.len(),
+        hyper.trained_layers
+    );
+    // Frozen states, computed once: each distinct target, and each text's first window.
+    let mut targets: Vec<&str> = train_set.iter().map(|e| e.target.as_str()).collect();
+    targets.sort();
+    targets.dedup();
+    let target_index = |t: &str| targets.binary_search(&t).expect("known target");
+    let bar = indicatif::ProgressBar::new((targets.len() + train_set.len()) as u64);
+    bar.set_message("encoding training data");
+    let mut target_states = Vec::with_capacity(targets.len());
+    for t in &targets {
+        target_states.push(encode_target_frozen(enc, frozen, t)?);
+        bar.inc(1);
+    }
+    let text_ids: Vec<Vec<u32>> = train_set
+        .iter()
+        .map(|e| {
+            enc.tokenize(&e.text)
+                .map(|s| s.ids.into_iter().take(enc.window).collect())
+        })
+        .collect::<Result<_>>()?;
+    let mut text_states: Vec<States> = Vec::with_capacity(train_set.len());
+    for chunk in text_ids.chunks(256) {
+        for mut w in encode_ids(enc, frozen, chunk)? {
+            text_states.push(if w.is_empty() {
+                Tensor::zeros((1, enc.hidden_size()), DType::F32, &Device::Cpu)?
+            } else {
+                w.swap_remove(0)
+            });
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let head = StanceHead::new(vb, &enc.bert, frozen, true)?;
+    init_vars(&varmap, &base_dir.join("model.safetensors"), hyper.seed)?;
+    let (layer_vars, head_vars): (Vec<Var>, Vec<Var>) = {
+        let data = varmap.data().lock().expect("varmap lock");
+        let mut named: Vec<(&String, &Var)> = data.iter().collect();
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        let (l, h): (Vec<_>, Vec<_>) = named.into_iter().partition(|(n, _)| n.starts_with("encoder."));
+        (
+            l.into_iter().map(|(_, v)| v.clone()).collect(),
+            h.into_iter().map(|(_, v)| v.clone()).collect(),
+        )
+    };
+    let params = |lr| ParamsAdamW {
+        lr,
+        weight_decay: hyper.weight_decay,
+        ..Default::default()
+    };
+    let mut opt_layers = AdamW::new(layer_vars, params(hyper.lr_layers))?;
+    let mut opt_head = AdamW::new(head_vars, params(hyper.lr_head))?;
+    let mut config = StanceConfig {
+        name: out
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "stance".into()),
+        base_model: enc.model_id.clone(),
+        base_model_sha256: enc.model_sha256.clone(),
+        frozen_layers: frozen,
+        classes: Stance::ALL.iter().map(|s| s.as_str().to_string()).collect(),
+        hyper: hyper.clone(),
+        train_sources: sources,
+        train_examples: train_set.len(),
+        epochs_run: 0,
+        best_epoch: 0,
+        dev_semeval: None,
+        dev_vast: None,
+        train_seconds: 0.0,
+        rhetor_version: crate::VERSION.to_string(),
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let weights = out.join("model.safetensors");
+    let mut rng = SplitMix::new(hyper.seed ^ 0x57a7);
+    let mut by_len: Vec<usize> = (0..train_set.len()).collect();
+    by_len.sort_by_key(|&i| (text_states[i].dim(0).unwrap_or(0), i));
+    let batches: Vec<Vec<usize>> = by_len.chunks(hyper.batch_size).map(|c| c.to_vec()).collect();
+    let mut best = -1.0;
+    let mut since_best = 0;
+    for epoch in 1..=hyper.epochs {
+        let mut order: Vec<usize> = (0..batches.len()).collect();
+        rng.shuffle(&mut order);
+        let bar = indicatif::ProgressBar::new(order.len() as u64);
+        let (mut loss_sum, mut n) = (0.0f64, 0usize);
+        for &b in &order {
+            let batch = &batches[b];
+            let (tg, tm) = stack_padded(
+                batch
+                    .iter()
+                    .map(|&i| &target_states[target_index(&train_set[i].target)]),
+            )?;
+            let (tx, xm) = stack_padded(batch.iter().map(|&i| &text_states[i]))?;
+            let logits = head.forward(&tg, &tm, &tx, &xm, Some((hyper.dropout, &mut rng)))?;
+            let labels: Vec<u32> = batch.iter().map(|&i| train_set[i].stance.index() as u32).collect();
+            let labels = Tensor::from_vec(labels, batch.len(), &Device::Cpu)?;
+            let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
+            let grads = loss.backward()?;
+            opt_layers.step(&grads)?;
+            opt_head.step(&grads)?;
+            loss_sum += loss.to_scalar::<f32>()? as f64;
+            n += 1;
+            bar.inc(1);
+            bar.set_message(format!("epoch {epoch} loss {:.4}", loss_sum / n as f64));
+        }
+        bar.finish_and_clear();
+        let model = StanceModel {
+            head: StanceHead::new(
+                VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+                &enc.bert,
+                frozen,
+                false,
+            )?,
+            config: config.clone(),
+            dir: out.to_path_buf(),
+            sha256: String::new(),
+        };
+        let sem = if dev_semeval.is_empty() {
+            None
+        } else {
+            Some(super::data::evaluate(
+                &dev_semeval,
+                &predict_gold(&model, enc, &dev_semeval)?,
+            ))
+        };
+        let vst = if dev_vast.is_empty() {
+            None
+        } else {
+            // VAST has hundreds of targets with a few rows each: keep only the overall scores.
+            let mut e = super::data::evaluate(&dev_vast, &predict_gold(&model, enc, &dev_vast)?);
+            e.per_target.clear();
+            Some(e)
+        };
+        // Early stopping on SemEval F_avg when there is SemEval data, else VAST macro F1.
+        let measure = sem
+            .as_ref()
+            .map(|s| s.overall.f_avg)
+            .or(vst.as_ref().map(|s| s.overall.macro_f1))
+            .unwrap_or(0.0);
+        config.epochs_run = epoch;
+        eprintln!(
+            "rhetor: epoch {epoch}: train loss {:.4}, SemEval dev F_avg {}, VAST dev macro F1 {}, {:.0} s elapsed",
+            loss_sum / n.max(1) as f64,
+            sem.as_ref().map_or("-".into(), |s| format!("{:.4}", s.overall.f_avg)),
+            vst.as_ref()
+                .map_or("-".into(), |s| format!("{:.4}", s.overall.macro_f1)),
+            started.elapsed().as_secs_f64()
+        );
+        if measure > best {
+            best = measure;
+            since_best = 0;
+            config.best_epoch = epoch;
+            config.dev_semeval = sem;
+            config.dev_vast = vst;
+            save_weights(&varmap, &weights, false)?;
+        } else {
+            since_best += 1;
+            if since_best >= hyper.patience {
+                eprintln!("rhetor: no improvement for {} epochs; stopping early", hyper.patience);
+                break;
+            }
+        }
+    }
+    config.train_seconds = started.elapsed().as_secs_f64();
+    std::fs::write(out.join("config.json"), serde_json::to_string_pretty(&config)? + "\n")?;
+    Ok(config)
+}
+
+fn encode_target_frozen(enc: &Encoder, frozen: usize, target: &str) -> Result<States> {
+    let (cls, sep) = enc.cls_sep();
+    let mut ids = vec![cls];
+    ids.extend(enc.tokenize(target)?.ids.iter().take(enc.window));
+    ids.push(sep);
+    let n = ids.len();
+    let t = Tensor::from_vec(ids, (1, n), &Device::Cpu)?;
+    Ok(enc.bert.forward_upto(&t, &t.ones_like()?, frozen)?.i(0)?)
+}
+
+/// Writes `README.md`, the model card: base model, data, hyperparameters, development scores,
+/// size and sha256. Returns the card.
+pub fn write_model_card(dir: &Path) -> Result<String> {
+    let config: StanceConfig = serde_json::from_slice(&std::fs::read(dir.join("config.json"))?)?;
+    let weights = dir.join("model.safetensors");
+    let size = std::fs::metadata(&weights)?.len();
+    let sha = crate::model::store::sha256_file(&weights)?;
+    let table = |e: &super::data::Evaluation| -> String {
+        let mut t = String::from(
+            "| target | n | F_avg | macro F1 | F1 favor | F1 against | F1 neutral |\n|---|---|---|---|---|---|---|\n",
+        );
+        for (name, s) in e
+            .per_target
+            .iter()
+            .map(|(n, s)| (n.as_str(), s))
+            .chain(std::iter::once(("**all together**", &e.overall)))
+        {
+            t.push_str(&format!(
+                "| {name} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |\n",
+                s.n, s.f_avg, s.macro_f1, s.favor.f1, s.against.f1, s.neutral.f1
+            ));
+        }
+        t
+    };
+    let mut scores = String::new();
+    if let Some(e) = &config.dev_semeval {
+        scores.push_str(&format!(
+            "### SemEval-2016 task 6, val split: F_avg {:.4}\n\n{}\n",
+            e.overall.f_avg,
+            table(e)
+        ));
+    }
+    if let Some(e) = &config.dev_vast {
+        // Per-target rows of VAST are mostly single examples; only the total is shown.
+        let o = &e.overall;
+        scores.push_str(&format!(
+            "### VAST, held-out rows: macro F1 {:.4}\n\n| n | macro F1 | F1 favor | F1 against | F1 neutral | accuracy |\n|---|---|---|---|---|---|\n| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |\n\n",
+            o.macro_f1, o.n, o.macro_f1, o.favor.f1, o.against.f1, o.neutral.f1, o.accuracy
+        ));
+    }
+    let card = format!(
+        "# {name}: rhetor stance model\n\n\
+Reads a target (free text) and a text and says whether the text is **against**, **in favour of** \
+or **neutral** toward the target. Text and target go through the frozen bottom {frozen} layers of \
+{base} separately; the top {trained} layers (trained here) read `[target ; text]` together, with a \
+learned segment vector on each part, and a linear classifier reads the target's [CLS] state and \
+the mean of the text's states. Any target works, including ones never seen in training.\n\n\
+- Base model: `{base}` (sha256 of its weights `{base_sha}`), uncased.\n\
+- Training data: {sources}; {n} examples. Texts are cut to their first {window} subwords in \
+training; at inference long texts are read in overlapping windows whose probabilities are averaged.\n\
+- Early stopping on SemEval F_avg (the mean of F1-favor and F1-against over all targets \
+together, the task's official measure); best epoch {best} of {run}; {secs:.0} s on 2 CPU cores.\n\
+- Hyperparameters: `{hyper}`\n\
+- Weights: `model.safetensors`, {size:.1} MB, sha256 `{sha}`.\n\n\
+## Development scores\n\n{scores}\
+The SemEval-2016 test split is held back; the 2016 winner scored F_avg 0.678 on it.\n\n\
+## Limits\n\n\
+- Tweets and online comments are short and informal; commentary is longer and more measured, so \
+scores on op-eds will differ. rhetor aggregates sentence-level predictions per document.\n\
+- Licences: SemEval-2016 task 6 and VAST are research datasets; see their sources.\n",
+        name = config.name,
+        frozen = config.frozen_layers,
+        trained = config.hyper.trained_layers,
+        base = config.base_model,
+        base_sha = config.base_model_sha256,
+        sources = config.train_sources.join("; "),
+        n = config.train_examples,
+        window = 126,
+        best = config.best_epoch,
+        run = config.epochs_run,
+        secs = config.train_seconds,
+        hyper = serde_json::to_string(&config.hyper)?,
+        size = size as f64 / 1e6,
+    );
+    std::fs::write(dir.join("README.md"), &card)?;
+    Ok(card)
+}
