@@ -33,6 +33,15 @@ pub struct AnalyzeConfig {
     pub ner_model: PathBuf,
     /// Extra knowledge-base files.
     pub entity_files: Vec<PathBuf>,
+    /// Run the stance model (needs entities).
+    pub stance: bool,
+    pub stance_model: PathBuf,
+    pub target_files: Vec<PathBuf>,
+    /// Find policy recommendations (rules always; the classifier when entities run).
+    pub recommendations: bool,
+    pub recommend_model: PathBuf,
+    pub cue_files: Vec<PathBuf>,
+    pub instrument_files: Vec<PathBuf>,
 }
 
 /// Documents and problems of a corpus, before any table is written.
@@ -237,6 +246,12 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         open("mentions", tables::mentions_frame, true)?;
         open("entities", tables::entities_frame, true)?;
     }
+    if config.stance {
+        open("stances", tables::stances_frame, true)?;
+    }
+    if config.recommendations {
+        open("recommendations", tables::recommendations_frame, true)?;
+    }
     let corpus = pool.install(|| {
         process_corpus(
             &files,
@@ -306,6 +321,7 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
         Box::new(crate::text::WordTokenizer),
     ];
     let mut models = Vec::new();
+    let mut shared_encoder: Option<(std::sync::Arc<crate::model::Encoder>, usize)> = None;
     if config.entities {
         let base = crate::model::MINILM;
         let encoder = std::sync::Arc::new(crate::model::Encoder::load_packaged(&base)?);
@@ -334,10 +350,73 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
             sha256: kb.sha256.clone(),
             files: kb.sources.clone(),
         });
+        let frozen = ner.config.frozen_layers;
         components.push(Box::new(crate::entities::EntityRecognizer {
-            encoder,
+            encoder: encoder.clone(),
             ner: std::sync::Arc::new(ner),
             kb: std::sync::Arc::new(kb),
+        }));
+        shared_encoder = Some((encoder, frozen));
+    }
+    if config.stance {
+        let (encoder, _) = shared_encoder
+            .clone()
+            .context("stance detection needs the entities stage (drop --no-entities or add --no-stance)")?;
+        let model = crate::stance::model::StanceModel::load(&config.stance_model, &encoder).with_context(|| {
+            format!(
+                "cannot load the stance model from {} (train one with `rhetor train stance`, or run with --no-stance)",
+                config.stance_model.display()
+            )
+        })?;
+        let targets = crate::stance::targets::Targets::load(&config.target_files)?;
+        models.push(ModelEntry {
+            id: format!("stance:{}", model.config.name),
+            sha256: model.sha256.clone(),
+            files: vec![
+                model.dir.join("model.safetensors").display().to_string(),
+                model.dir.join("config.json").display().to_string(),
+            ],
+        });
+        models.push(ModelEntry {
+            id: "stance-targets".into(),
+            sha256: crate::corpus::sha256_hex(format!("{:?}", targets.targets).as_bytes()),
+            files: targets.sources.clone(),
+        });
+        components.push(Box::new(crate::stance::StanceDetector {
+            encoder,
+            model: std::sync::Arc::new(model),
+            targets: std::sync::Arc::new(targets),
+            target_states: Default::default(),
+        }));
+    }
+    if config.recommendations {
+        let lexicon = crate::recommend::lexicon::Lexicon::load(&config.cue_files, &config.instrument_files)?;
+        models.push(ModelEntry {
+            id: "recommendation-rules".into(),
+            sha256: crate::corpus::sha256_hex(format!("{:?}{:?}", lexicon.cues, lexicon.instruments).as_bytes()),
+            files: lexicon.sources.clone(),
+        });
+        let classifier = match &shared_encoder {
+            Some((encoder, _)) => {
+                let clf = crate::recommend::classifier::RecommendClassifier::load(&config.recommend_model)
+                    .with_context(|| {
+                        format!(
+                            "cannot load the recommendation classifier from {} (train it with `rhetor train recommend`)",
+                            config.recommend_model.display()
+                        )
+                    })?;
+                models.push(ModelEntry {
+                    id: format!("recommend:{}", clf.config.name),
+                    sha256: clf.sha256.clone(),
+                    files: vec![config.recommend_model.join("model.safetensors").display().to_string()],
+                });
+                Some((std::sync::Arc::new(clf), encoder.clone()))
+            }
+            None => None,
+        };
+        components.push(Box::new(crate::recommend::Recommender {
+            lexicon: std::sync::Arc::new(lexicon),
+            classifier,
         }));
     }
     Ok((Pipeline::new(components)?, models))
@@ -353,6 +432,8 @@ const TABLE_NAMES: &[&str] = &[
     "errors",
     "mentions",
     "entities",
+    "stances",
+    "recommendations",
 ];
 
 fn remove_stale_outputs(dir: &std::path::Path) -> Result<()> {

@@ -33,6 +33,7 @@ pub struct BenchOptions {
     /// Include NER and linking (the encoder), as `analyze` runs by default.
     pub entities: bool,
     pub ner_model: std::path::PathBuf,
+    pub stance_model: std::path::PathBuf,
     /// Read the corpus this many times over in one run (memory should not grow with it).
     pub copies: usize,
 }
@@ -56,6 +57,13 @@ pub fn run(o: &BenchOptions) -> Result<()> {
         entities: o.entities,
         ner_model: o.ner_model.clone(),
         entity_files: vec![],
+        stance: o.entities && o.stance_model.join("config.json").is_file(),
+        stance_model: o.stance_model.clone(),
+        target_files: vec![],
+        recommendations: true,
+        recommend_model: crate::recommend::default_classifier_dir(),
+        cue_files: vec![],
+        instrument_files: vec![],
     };
     let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
     let stage = if o.entities {

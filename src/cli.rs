@@ -45,6 +45,14 @@ pub enum TrainCommand {
     Ner(TrainNerArgs),
     /// Train a stance model (top encoder layers reading target and text together + classifier).
     Stance(TrainStanceArgs),
+    /// Train the recommendation classifier (logistic regression on the shared encoder's states).
+    Recommend {
+        /// Labelled sentences: `label<TAB>sentence[<TAB>source]` after a header line.
+        #[arg(long, default_value = "data/recommend/sentences.tsv")]
+        data: PathBuf,
+        #[arg(long, default_value = "models/recommend")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -215,6 +223,27 @@ pub struct AnalyzeArgs {
     /// Extra knowledge-base file (CSV, same columns as data/entities/entities.csv); repeatable.
     #[arg(long = "entities", value_name = "FILE.csv")]
     pub entity_files: Vec<PathBuf>,
+    /// Skip stance detection.
+    #[arg(long)]
+    pub no_stance: bool,
+    /// The stance model folder (default: models/stance).
+    #[arg(long, value_name = "DIR")]
+    pub stance_model: Option<PathBuf>,
+    /// Extra stance targets (TOML, same format as data/targets.toml); repeatable.
+    #[arg(long = "targets", value_name = "FILE.toml")]
+    pub target_files: Vec<PathBuf>,
+    /// Skip policy recommendations.
+    #[arg(long)]
+    pub no_recommendations: bool,
+    /// The recommendation classifier folder (default: models/recommend).
+    #[arg(long, value_name = "DIR")]
+    pub recommend_model: Option<PathBuf>,
+    /// Extra recommendation cues (TOML, same format as data/recommend/cues.toml); repeatable.
+    #[arg(long = "cues", value_name = "FILE.toml")]
+    pub cue_files: Vec<PathBuf>,
+    /// Extra policy instruments (TOML, same format as data/recommend/instruments.toml); repeatable.
+    #[arg(long = "instruments", value_name = "FILE.toml")]
+    pub instrument_files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -263,6 +292,9 @@ pub fn main() -> i32 {
         Command::Train(TrainCommand::Ner(t)) => report(train_ner(t), "train ner"),
         Command::Eval(EvalCommand::Ner { file, model, json }) => report(eval_ner(&file, &model, json), "eval ner"),
         Command::Train(TrainCommand::Stance(t)) => report(train_stance(t), "train stance"),
+        Command::Train(TrainCommand::Recommend { data, out }) => {
+            report(train_recommend(&data, &out), "train recommend")
+        }
         Command::Eval(EvalCommand::Stance(e)) => report(eval_stance(e), "eval stance"),
         Command::Bench(b) => match crate::bench::run(&crate::bench::BenchOptions {
             paths: b.paths,
@@ -272,6 +304,7 @@ pub fn main() -> i32 {
             entities: !b.no_entities,
             ner_model: b.ner_model.unwrap_or_else(crate::entities::default_ner_model_dir),
             copies: b.copies,
+            stance_model: crate::stance::default_stance_model_dir(),
         }) {
             Ok(()) => EXIT_OK,
             Err(e) => {
@@ -360,6 +393,24 @@ fn train_stance(t: TrainStanceArgs) -> anyhow::Result<()> {
             .dev_vast
             .as_ref()
             .map_or("-".into(), |s| format!("{:.4}", s.overall.macro_f1)),
+    );
+    Ok(())
+}
+
+fn train_recommend(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let enc = crate::model::Encoder::load_packaged(&crate::model::MINILM)?;
+    // Pool the states of NER's frozen layers, so the classifier shares NER's encoder pass.
+    let ner = crate::entities::ner::NerModel::load(&crate::entities::default_ner_model_dir(), &enc)?;
+    let c = crate::recommend::classifier::train(&enc, ner.config.frozen_layers, data, out)?;
+    println!(
+        "trained {}: {} sentences ({} recommendations); 5-fold CV accuracy {:.4}, precision {:.4}, recall {:.4}, F1 {:.4}",
+        out.display(),
+        c.n_examples,
+        c.n_positive,
+        c.cv_accuracy,
+        c.cv_precision,
+        c.cv_recall,
+        c.cv_f1
     );
     Ok(())
 }
@@ -533,6 +584,15 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
         entities: !a.no_entities,
         ner_model: a.ner_model.unwrap_or_else(crate::entities::default_ner_model_dir),
         entity_files: a.entity_files,
+        stance: !a.no_stance && !a.no_entities,
+        stance_model: a.stance_model.unwrap_or_else(crate::stance::default_stance_model_dir),
+        target_files: a.target_files,
+        recommendations: !a.no_recommendations,
+        recommend_model: a
+            .recommend_model
+            .unwrap_or_else(crate::recommend::default_classifier_dir),
+        cue_files: a.cue_files,
+        instrument_files: a.instrument_files,
     };
     // Configuration files given on the command line are usage errors when unreadable.
     for p in config
@@ -540,6 +600,9 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
         .iter()
         .chain(config.metadata.iter())
         .chain(config.entity_files.iter())
+        .chain(config.target_files.iter())
+        .chain(config.cue_files.iter())
+        .chain(config.instrument_files.iter())
     {
         if !p.is_file() {
             eprintln!("rhetor analyze: error: {} does not exist or is not a file", p.display());

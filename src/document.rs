@@ -95,6 +95,10 @@ pub enum Layer {
     Sentences,
     Tokens,
     Mentions,
+    /// Frozen-layer encoder states of sentences (transient: dropped when the pipeline ends).
+    States,
+    Stances,
+    Recommendations,
 }
 
 /// One document flowing through the pipeline.
@@ -118,6 +122,11 @@ pub struct Document {
     pub tokens: Vec<Token>,
     /// Entity mentions, linked (see `entities::link`).
     pub mentions: Vec<crate::entities::link::Mention>,
+    /// Frozen-layer encoder states of sentences, shared by the model stages; never written out.
+    pub states: Option<crate::model::encoder::SentenceStates>,
+    /// The author's stance toward each target.
+    pub stances: Vec<crate::stance::DocumentStance>,
+    pub recommendations: Vec<crate::recommend::rules::Recommendation>,
 }
 
 impl Document {

@@ -14,6 +14,7 @@ pub mod errors;
 pub mod manifest;
 pub mod model;
 pub mod pipeline;
+pub mod recommend;
 pub mod stance;
 pub mod tables;
 pub mod text;

@@ -63,6 +63,8 @@ impl Pipeline {
                 ));
             }
         }
+        // Encoder states are large and only shared between model stages.
+        doc.states = None;
         errors
     }
 }

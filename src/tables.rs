@@ -388,3 +388,97 @@ pub fn entities_frame(docs: &[Document]) -> Result<DataFrame> {
         ),
     ])
 }
+
+/// doc_id, target, target_name, kind, stance, score, n_sentences, n_evidence, evidence (sentence
+/// ids joined by ";").
+pub fn stances_frame(docs: &[Document]) -> Result<DataFrame> {
+    let rows: Vec<(&str, &crate::stance::DocumentStance)> = docs
+        .iter()
+        .flat_map(|d| d.stances.iter().map(move |s| (d.doc_id.as_str(), s)))
+        .collect();
+    frame(vec![
+        col("doc_id", rows.iter().map(|(d, _)| *d).collect::<Vec<_>>()),
+        col(
+            "target",
+            rows.iter().map(|(_, s)| s.target.as_str()).collect::<Vec<_>>(),
+        ),
+        col(
+            "target_name",
+            rows.iter().map(|(_, s)| s.target_name.as_str()).collect::<Vec<_>>(),
+        ),
+        col("kind", rows.iter().map(|(_, s)| s.kind).collect::<Vec<_>>()),
+        col(
+            "stance",
+            rows.iter().map(|(_, s)| s.stance.as_str()).collect::<Vec<_>>(),
+        ),
+        col(
+            "score",
+            rows.iter().map(|(_, s)| round4(s.score as f64)).collect::<Vec<_>>(),
+        ),
+        col(
+            "n_sentences",
+            rows.iter().map(|(_, s)| s.n_sentences as i64).collect::<Vec<_>>(),
+        ),
+        col(
+            "n_evidence",
+            rows.iter().map(|(_, s)| s.evidence.len() as i64).collect::<Vec<_>>(),
+        ),
+        col(
+            "evidence",
+            rows.iter()
+                .map(|(_, s)| s.evidence.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(";"))
+                .collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+/// One row per recommendation; see the README for the columns.
+pub fn recommendations_frame(docs: &[Document]) -> Result<DataFrame> {
+    let rows: Vec<(&Document, &crate::recommend::rules::Recommendation)> = docs
+        .iter()
+        .flat_map(|d| d.recommendations.iter().map(move |r| (d, r)))
+        .collect();
+    let s = |f: &dyn Fn(&crate::recommend::rules::Recommendation) -> String| {
+        rows.iter().map(|(_, r)| f(r)).collect::<Vec<String>>()
+    };
+    let sentence_text: Vec<String> = rows
+        .iter()
+        .map(|(d, r)| d.slice(d.sentences[r.sent_id]).to_string())
+        .collect();
+    frame(vec![
+        col(
+            "doc_id",
+            rows.iter().map(|(d, _)| d.doc_id.as_str()).collect::<Vec<_>>(),
+        ),
+        col(
+            "sent_id",
+            rows.iter().map(|(_, r)| r.sent_id as i64).collect::<Vec<_>>(),
+        ),
+        col("start", rows.iter().map(|(_, r)| r.start as i64).collect::<Vec<_>>()),
+        col("end", rows.iter().map(|(_, r)| r.end as i64).collect::<Vec<_>>()),
+        col("actor", s(&|r| r.actor.clone())),
+        col("actor_raw", s(&|r| r.actor_raw.clone())),
+        col("actor_id", s(&|r| r.actor_id.clone())),
+        col("modality", s(&|r| r.modality.clone())),
+        col("strength", s(&|r| r.strength.as_str().to_string())),
+        col("polarity", s(&|r| r.polarity.as_str().to_string())),
+        col("action", s(&|r| r.action.clone())),
+        col("target", s(&|r| r.target.clone())),
+        col("target_id", s(&|r| r.target_id.clone())),
+        col("instrument", s(&|r| r.instrument.clone())),
+        col("instruments", s(&|r| r.instruments.join(";"))),
+        col("hedged", rows.iter().map(|(_, r)| r.hedged).collect::<Vec<_>>()),
+        col("speaker", s(&|r| r.speaker.clone())),
+        col(
+            "score",
+            rows.iter().map(|(_, r)| round4(r.score as f64)).collect::<Vec<_>>(),
+        ),
+        col(
+            "rule_score",
+            rows.iter()
+                .map(|(_, r)| round4(r.rule_score as f64))
+                .collect::<Vec<_>>(),
+        ),
+        col("text", sentence_text),
+    ])
+}

@@ -623,6 +623,9 @@ pub fn finalize(read: Vec<ReadDocument>, table: &MetadataTable, id_counts: &BTre
                 sentences: Vec::new(),
                 tokens: Vec::new(),
                 mentions: Vec::new(),
+                states: None,
+                stances: Vec::new(),
+                recommendations: Vec::new(),
             }
         })
         .collect()

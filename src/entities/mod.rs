@@ -26,7 +26,7 @@ impl Component for EntityRecognizer {
         &[Layer::Text, Layer::Sentences, Layer::Tokens]
     }
     fn writes(&self) -> &'static [Layer] {
-        &[Layer::Mentions]
+        &[Layer::Mentions, Layer::States]
     }
     fn process(&self, doc: &mut Document) -> anyhow::Result<()> {
         // Group token indices by sentence.
@@ -40,7 +40,16 @@ impl Component for EntityRecognizer {
             .iter()
             .map(|s| s.iter().map(|&i| token_texts[i]).collect())
             .collect();
-        let tags = self.ner.predict(&self.encoder, &words)?;
+        // The frozen-layer states NER computes are kept for the stance and recommendation stages.
+        let mut kept = vec![None; words.len()];
+        let tags = self
+            .ner
+            .predict_keeping_states(&self.encoder, &words, Some(&mut kept))?;
+        let mut states = crate::model::encoder::SentenceStates::new(self.ner.config.frozen_layers, doc.sentences.len());
+        for (sent, k) in sentences.iter().zip(kept) {
+            states.sentences[doc.tokens[sent[0]].sent_id] = k;
+        }
+
         let mut spans = Vec::new();
         for (sent, sent_tags) in sentences.iter().zip(&tags) {
             let bio: Vec<String> = sent_tags.iter().map(|t| t.tag.clone()).collect();
@@ -56,6 +65,7 @@ impl Component for EntityRecognizer {
         }
         let mentions = link::link(doc, &token_texts, &spans, &self.kb);
         doc.mentions = mentions;
+        doc.states = Some(states);
         Ok(())
     }
 }

@@ -529,10 +529,37 @@ impl NerModel {
     /// letter or digit after the first word, and a first word the training data almost always
     /// tagged O ("the talks went on."). In the sample corpus that is a fifth of the words.
     pub fn predict(&self, enc: &Encoder, sentences: &[Vec<&str>]) -> Result<Vec<Vec<WordTag>>> {
+        self.predict_keeping_states(enc, sentences, None)
+    }
+
+    /// [`NerModel::predict`], also handing over the frozen-layer states of every sentence that
+    /// ran in one window (`states[i]`, subwords only), for later model stages to reuse.
+    pub fn predict_keeping_states(
+        &self,
+        enc: &Encoder,
+        sentences: &[Vec<&str>],
+        states: Option<&mut Vec<Option<Vec<Tensor>>>>,
+    ) -> Result<Vec<Vec<WordTag>>> {
         let (run, skip): (Vec<usize>, Vec<usize>) =
             (0..sentences.len()).partition(|&i| self.may_hold_a_name(&sentences[i]));
         let to_run: Vec<Vec<&str>> = run.iter().map(|&i| sentences[i].clone()).collect();
-        let tagged = predict_with(&self.head, &self.lexicon, &self.config, enc, &to_run)?;
+        let mut kept: Vec<Option<Vec<Tensor>>> = vec![None; to_run.len()];
+        let keep = states.is_some();
+        let tagged = predict_with(
+            &self.head,
+            &self.lexicon,
+            &self.config,
+            enc,
+            &to_run,
+            keep.then_some(&mut kept),
+        )?;
+        if let Some(states) = states {
+            for (&i, k) in run.iter().zip(kept) {
+                if k.is_some() {
+                    states[i] = k;
+                }
+            }
+        }
         let mut out: Vec<Vec<WordTag>> = vec![Vec::new(); sentences.len()];
         for (i, t) in run.into_iter().zip(tagged) {
             out[i] = t;
@@ -585,6 +612,7 @@ fn predict_with(
     config: &NerConfig,
     enc: &Encoder,
     sentences: &[Vec<&str>],
+    mut keep_states: Option<&mut Vec<Option<Vec<Tensor>>>>,
 ) -> Result<Vec<Vec<WordTag>>> {
     let n_tags = config.tags.len();
     struct Unit {
@@ -635,6 +663,14 @@ fn predict_with(
         let shapes = Tensor::from_vec(shapes, (batch.len(), t), &Device::Cpu)?;
         let lex = Tensor::from_vec(lex, (batch.len(), t, LEX_DIM), &Device::Cpu)?;
         let h = enc.bert.forward_upto(ids, mask, config.frozen_layers)?;
+        if let Some(keep) = keep_states.as_deref_mut() {
+            for (r, &i) in batch.iter().enumerate() {
+                let w = wins[i];
+                if w.start == 0 && w.end == units[w.text].ids.len() {
+                    keep[w.text] = Some(vec![h.i(r)?.narrow(0, 1, w.end)?.contiguous()?]);
+                }
+            }
+        }
         let logits: Vec<f32> = head.forward(&h, mask, &shapes, &lex, None)?.flatten_all()?.to_vec1()?;
         // Each subword keeps the scores of the window in which it is most central.
         for (r, &i) in batch.iter().enumerate() {

@@ -4,7 +4,7 @@
 use super::bert::{mean_pool_normalised, Bert, BertConfig};
 use super::store::PackagedModel;
 use anyhow::{anyhow, Context, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
 use ndarray::Array2;
 use std::path::Path;
@@ -51,6 +51,67 @@ pub fn windows(n: usize, size: usize, stride: usize) -> Vec<(usize, usize)> {
         start += stride;
     }
     out
+}
+
+/// Frozen-layer states of a document's sentences: for each sentence, one `[n_subwords, hidden]`
+/// tensor per window (special tokens removed; most sentences fit one window). Computed once by
+/// the first model stage that runs the encoder and read by the later ones.
+#[derive(Debug, Clone)]
+pub struct SentenceStates {
+    /// How many encoder layers produced the states.
+    pub layers: usize,
+    pub sentences: Vec<Option<Vec<Tensor>>>,
+}
+
+impl SentenceStates {
+    pub fn new(layers: usize, n_sentences: usize) -> Self {
+        Self {
+            layers,
+            sentences: vec![None; n_sentences],
+        }
+    }
+
+    /// Computes the states of the sentences in `wanted` that have none yet; `words[i]` are the
+    /// word tokens of sentence i.
+    pub fn ensure(&mut self, enc: &Encoder, wanted: &[usize], words: &[Vec<&str>]) -> Result<()> {
+        let missing: Vec<usize> = wanted
+            .iter()
+            .copied()
+            .filter(|&i| self.sentences[i].is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Vec<u32>> = missing
+            .iter()
+            .map(|&i| enc.tokenize_words(&words[i]).map(|(ids, _)| ids))
+            .collect::<Result<_>>()?;
+        let mut wins = Vec::new();
+        for (t, ids) in ids.iter().enumerate() {
+            for (start, end) in windows(ids.len(), enc.window, enc.stride) {
+                wins.push(Window { text: t, start, end });
+            }
+        }
+        let refs: Vec<&[u32]> = ids.iter().map(|t| t.as_slice()).collect();
+        let mut per_win: Vec<Option<Tensor>> = vec![None; wins.len()];
+        enc.for_each_batch(&refs, &wins, |batch, idt, mask, _| {
+            let h = enc.bert.forward_upto(idt, mask, self.layers)?;
+            for (r, &w) in batch.iter().enumerate() {
+                let n = wins[w].end - wins[w].start;
+                per_win[w] = Some(h.i(r)?.narrow(0, 1, n)?.contiguous()?);
+            }
+            Ok(())
+        })?;
+        for &i in &missing {
+            self.sentences[i] = Some(Vec::new());
+        }
+        for (w, st) in wins.iter().zip(per_win) {
+            if let Some(v) = self.sentences[missing[w.text]].as_mut() {
+                v.push(st.expect("every window ran"));
+            }
+        }
+        Ok(())
+    }
 }
 
 pub struct Encoder {
