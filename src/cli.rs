@@ -2,6 +2,7 @@
 //! tables are still written); 2 usage or configuration error; 1 any other failure.
 
 use crate::tables::OutFormat;
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,6 +38,53 @@ pub enum Command {
     /// Score a model on a gold file.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Compare an analyze run's tables by group (author, publication, any metadata column) and period.
+    Compare(CompareArgs),
+    /// Keyword in context: every occurrence of a word, phrase or entity in an analyze run's texts.
+    Kwic(KwicArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The output folder of `rhetor analyze`.
+    pub results: PathBuf,
+    /// The documents column to group by: author, publication or any metadata column.
+    #[arg(long, default_value = "author")]
+    pub by: String,
+    #[arg(long, value_enum, default_value = "year")]
+    pub period: crate::compare::Period,
+    /// Output folder.
+    #[arg(long, short, default_value = "compare", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Entities and actors kept per group and period.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Keep documents whose metadata passes COLUMN OP VALUE (OP: = != >= <= > < ~); repeatable.
+    #[arg(long = "filter", value_name = "CONDITION")]
+    pub filters: Vec<crate::compare::Filter>,
+    /// Keep only documents that mention this entity id (e.g. Q794); repeatable (any of them).
+    #[arg(long = "entity", value_name = "ID")]
+    pub entities: Vec<String>,
+    /// Keyness: terms and entities used fewer times than this in a group are left out.
+    #[arg(long, default_value_t = 5)]
+    pub min_count: usize,
+    /// Table formats, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "csv,parquet", value_name = "FORMATS")]
+    pub format: Vec<OutFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct KwicArgs {
+    /// A word or phrase (case-insensitive; * matches any letters inside a word) or an entity id.
+    pub query: String,
+    /// The output folder of `rhetor analyze`.
+    pub results: PathBuf,
+    /// Words of context on each side.
+    #[arg(long, default_value_t = 8)]
+    pub window: usize,
+    /// CSV file for the hits (default: RESULTS/kwic.csv).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -158,6 +206,9 @@ pub struct EvalStanceArgs {
     /// Print one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
+    /// Also write every example's gold and predicted stance, with probabilities, to this CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub predictions: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -296,6 +347,8 @@ pub fn main() -> i32 {
             report(train_recommend(&data, &out), "train recommend")
         }
         Command::Eval(EvalCommand::Stance(e)) => report(eval_stance(e), "eval stance"),
+        Command::Compare(c) => report(compare(c), "compare"),
+        Command::Kwic(k) => report(kwic(k), "kwic"),
         Command::Bench(b) => match crate::bench::run(&crate::bench::BenchOptions {
             paths: b.paths,
             repeat: b.repeat as usize,
@@ -397,6 +450,52 @@ fn train_stance(t: TrainStanceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn compare(a: CompareArgs) -> anyhow::Result<()> {
+    let mut formats = a.format.clone();
+    formats.sort();
+    formats.dedup();
+    let s = crate::compare::run(&crate::compare::CompareConfig {
+        results: a.results,
+        by: a.by,
+        period: a.period,
+        out: a.out.clone(),
+        top: a.top,
+        filters: a.filters,
+        entities: a.entities,
+        min_count: a.min_count,
+        formats,
+    })?;
+    eprintln!(
+        "rhetor: compared {} documents in {} groups; {} files in {}",
+        s.documents,
+        s.groups,
+        s.outputs.len(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn kwic(a: KwicArgs) -> anyhow::Result<()> {
+    let hits = crate::kwic::search(&a.results, &a.query, a.window)?;
+    crate::kwic::print(&hits, 120);
+    let out = a.out.unwrap_or_else(|| a.results.join("kwic.csv"));
+    let mut df = crate::kwic::frame(&hits)?;
+    let mut f = std::fs::File::create(&out).with_context(|| format!("cannot write {}", out.display()))?;
+    use polars::prelude::SerWriter;
+    polars::prelude::CsvWriter::new(&mut f)
+        .include_bom(true)
+        .finish(&mut df)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "rhetor: {} hits of {:?}; written to {}",
+        hits.len(),
+        a.query,
+        out.display()
+    );
+    Ok(())
+}
+
 fn train_recommend(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
     let enc = crate::model::Encoder::load_packaged(&crate::model::MINILM)?;
     // Pool the states of NER's frozen layers, so the classifier shares NER's encoder pass.
@@ -424,8 +523,33 @@ fn eval_stance(e: EvalStanceArgs) -> anyhow::Result<()> {
     let enc = crate::model::Encoder::load_packaged(&crate::model::MINILM)?;
     let dir = e.model.unwrap_or_else(crate::stance::default_stance_model_dir);
     let m = model::StanceModel::load(&dir, &enc)?;
-    let pred = model::predict_gold(&m, &enc, &gold)?;
+    let probs = model::predict_gold_probs(&m, &enc, &gold)?;
+    let pred: Vec<data::Stance> = probs.iter().map(model::argmax).collect();
     let ev = data::evaluate(&gold, &pred);
+    if let Some(path) = &e.predictions {
+        let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+        w.write_record([
+            "target",
+            "text",
+            "gold",
+            "predicted",
+            "p_against",
+            "p_favor",
+            "p_neutral",
+        ])?;
+        for ((g, p), pr) in gold.iter().zip(&pred).zip(&probs) {
+            w.write_record([
+                g.target.as_str(),
+                g.text.as_str(),
+                g.stance.as_str(),
+                p.as_str(),
+                &format!("{:.4}", pr[0]),
+                &format!("{:.4}", pr[1]),
+                &format!("{:.4}", pr[2]),
+            ])?;
+        }
+        w.flush()?;
+    }
     println!(
         "{}: {} examples, {} targets",
         e.path.display(),

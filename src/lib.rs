@@ -7,10 +7,12 @@
 pub mod analyze;
 pub mod bench;
 pub mod cli;
+pub mod compare;
 pub mod corpus;
 pub mod document;
 pub mod entities;
 pub mod errors;
+pub mod kwic;
 pub mod manifest;
 pub mod model;
 pub mod pipeline;

@@ -331,10 +331,15 @@ pub fn split_vast(rows: Vec<StanceExample>, share: f64) -> (Vec<StanceExample>, 
 
 /// Predicted classes for gold examples.
 pub fn predict_gold(model: &StanceModel, enc: &Encoder, gold: &[StanceExample]) -> Result<Vec<Stance>> {
+    Ok(predict_gold_probs(model, enc, gold)?.iter().map(argmax).collect())
+}
+
+/// Class probabilities (against, favor, neutral) for gold examples.
+pub fn predict_gold_probs(model: &StanceModel, enc: &Encoder, gold: &[StanceExample]) -> Result<Vec<Probs>> {
     let mut out = Vec::with_capacity(gold.len());
     for chunk in gold.chunks(256) {
         let pairs: Vec<(&str, &str)> = chunk.iter().map(|e| (e.target.as_str(), e.text.as_str())).collect();
-        out.extend(model.predict(enc, &pairs)?.iter().map(argmax));
+        out.extend(model.predict(enc, &pairs)?);
     }
     Ok(out)
 }
