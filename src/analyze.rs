@@ -358,6 +358,37 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
         }));
         shared_encoder = Some((encoder, frozen));
     }
+    // Stance reads the author's recommendations, so they run whenever stance does.
+    if config.recommendations || config.stance {
+        let lexicon = crate::recommend::lexicon::Lexicon::load(&config.cue_files, &config.instrument_files)?;
+        models.push(ModelEntry {
+            id: "recommendation-rules".into(),
+            sha256: crate::corpus::sha256_hex(format!("{:?}{:?}", lexicon.cues, lexicon.instruments).as_bytes()),
+            files: lexicon.sources.clone(),
+        });
+        let classifier = match &shared_encoder {
+            Some((encoder, _)) => {
+                let clf = crate::recommend::classifier::RecommendClassifier::load(&config.recommend_model)
+                    .with_context(|| {
+                        format!(
+                            "cannot load the recommendation classifier from {} (train it with `rhetor train recommend`)",
+                            config.recommend_model.display()
+                        )
+                    })?;
+                models.push(ModelEntry {
+                    id: format!("recommend:{}", clf.config.name),
+                    sha256: clf.sha256.clone(),
+                    files: vec![config.recommend_model.join("model.safetensors").display().to_string()],
+                });
+                Some((std::sync::Arc::new(clf), encoder.clone()))
+            }
+            None => None,
+        };
+        components.push(Box::new(crate::recommend::Recommender {
+            lexicon: std::sync::Arc::new(lexicon),
+            classifier,
+        }));
+    }
     if config.stance {
         let (encoder, _) = shared_encoder
             .clone()
@@ -387,36 +418,6 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
             model: std::sync::Arc::new(model),
             targets: std::sync::Arc::new(targets),
             target_states: Default::default(),
-        }));
-    }
-    if config.recommendations {
-        let lexicon = crate::recommend::lexicon::Lexicon::load(&config.cue_files, &config.instrument_files)?;
-        models.push(ModelEntry {
-            id: "recommendation-rules".into(),
-            sha256: crate::corpus::sha256_hex(format!("{:?}{:?}", lexicon.cues, lexicon.instruments).as_bytes()),
-            files: lexicon.sources.clone(),
-        });
-        let classifier = match &shared_encoder {
-            Some((encoder, _)) => {
-                let clf = crate::recommend::classifier::RecommendClassifier::load(&config.recommend_model)
-                    .with_context(|| {
-                        format!(
-                            "cannot load the recommendation classifier from {} (train it with `rhetor train recommend`)",
-                            config.recommend_model.display()
-                        )
-                    })?;
-                models.push(ModelEntry {
-                    id: format!("recommend:{}", clf.config.name),
-                    sha256: clf.sha256.clone(),
-                    files: vec![config.recommend_model.join("model.safetensors").display().to_string()],
-                });
-                Some((std::sync::Arc::new(clf), encoder.clone()))
-            }
-            None => None,
-        };
-        components.push(Box::new(crate::recommend::Recommender {
-            lexicon: std::sync::Arc::new(lexicon),
-            classifier,
         }));
     }
     Ok((Pipeline::new(components)?, models))

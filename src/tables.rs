@@ -390,7 +390,7 @@ pub fn entities_frame(docs: &[Document]) -> Result<DataFrame> {
 }
 
 /// doc_id, target, target_name, kind, stance, score, n_sentences, n_evidence, evidence (sentence
-/// ids joined by ";").
+/// ids joined by ";"), basis.
 pub fn stances_frame(docs: &[Document]) -> Result<DataFrame> {
     let rows: Vec<(&str, &crate::stance::DocumentStance)> = docs
         .iter()
@@ -429,6 +429,7 @@ pub fn stances_frame(docs: &[Document]) -> Result<DataFrame> {
                 .map(|(_, s)| s.evidence.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(";"))
                 .collect::<Vec<_>>(),
         ),
+        col("basis", rows.iter().map(|(_, s)| s.basis).collect::<Vec<_>>()),
     ])
 }
 

@@ -123,3 +123,114 @@ fn bad_gold_files_are_clear_errors() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("test_text.txt"), "{err}");
 }
+
+fn stance_rows(out: &std::path::Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(out.join("stances.csv")).unwrap();
+    let headers: Vec<String> = r
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    r.records()
+        .map(|x| {
+            headers
+                .iter()
+                .cloned()
+                .zip(x.unwrap().iter().map(|v| v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn find<'a>(
+    rows: &'a [std::collections::BTreeMap<String, String>],
+    target: &str,
+) -> &'a std::collections::BTreeMap<String, String> {
+    rows.iter()
+        .find(|r| r["target"] == target)
+        .unwrap_or_else(|| panic!("no stance toward {target}: {rows:#?}"))
+}
+
+#[test]
+fn reference_document_stances() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = analyze_full(&[&reference()], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let rows = stance_rows(dir.path());
+    let sentences = parquet(dir.path(), "sentences");
+    let texts = strs(&sentences, "text");
+
+    // The author recommends intensifying sanctions and negotiating seriously: favor both.
+    let sanctions = find(&rows, "sanctions");
+    assert_eq!(sanctions["stance"], "favor", "{sanctions:?}");
+    assert_eq!(sanctions["basis"], "recommendations");
+    let evidence: Vec<usize> = sanctions["evidence"].split(';').map(|s| s.parse().unwrap()).collect();
+    assert_eq!(evidence.len().to_string(), sanctions["n_evidence"]);
+    assert!(evidence.iter().any(|&i| texts[i]
+        .as_deref()
+        .unwrap()
+        .contains("intensify the political pressure and economic sanctions")));
+    let negotiations = find(&rows, "negotiations");
+    assert_eq!(negotiations["stance"], "favor", "{negotiations:?}");
+
+    // And is against Khamenei, the actor mentioned most (a target because he is mentioned twice or more).
+    let khamenei = find(&rows, "entity:Q57336");
+    assert_eq!(khamenei["target_name"], "Ali Khamenei");
+    assert_eq!(khamenei["kind"], "entity");
+    assert_eq!(khamenei["stance"], "against", "{khamenei:?}");
+    assert_eq!(khamenei["basis"], "model");
+    let score: f64 = khamenei["score"].parse().unwrap();
+    assert!(score < 0.0);
+    let n: usize = khamenei["n_sentences"].parse().unwrap();
+    assert!(n >= 10, "Khamenei is named in many sentences: {n}");
+    // Every stance row's evidence points at sentences of the document.
+    for r in &rows {
+        for s in r["evidence"].split(';').filter(|s| !s.is_empty()) {
+            assert!(s.parse::<usize>().unwrap() < texts.len());
+        }
+    }
+}
+
+#[test]
+fn user_targets_add_and_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.toml");
+    std::fs::write(
+        &targets,
+        "[[target]]\nid = \"regime_change\"\nname = \"Regime change in Iran\"\n\
+         description = \"overthrowing the Islamic Republic's leaders\"\nkeywords = [\"overthrow*\", \"regime\"]\n\n\
+         [[target]]\nid = \"military_strike\"\nname = \"Israeli strike\"\ndescription = \"an Israeli strike on Iran\"\n\
+         aliases = [\"pre-emptive military strike\"]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = analyze_full(&[&reference(), "--targets", &targets.display().to_string()], &out);
+    assert_eq!(code, 0, "{err}");
+    let rows = stance_rows(&out);
+    let regime = find(&rows, "regime_change");
+    assert_eq!(regime["target_name"], "Regime change in Iran");
+    assert_eq!(regime["basis"], "model");
+    // Its evidence is every sentence with "regime" or a word starting "overthrow", counted here.
+    let sentences = parquet(&out, "sentences");
+    let expected = strs(&sentences, "text")
+        .iter()
+        .filter(|t| {
+            t.as_deref()
+                .unwrap()
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w.eq_ignore_ascii_case("regime") || w.to_lowercase().starts_with("overthrow"))
+        })
+        .count();
+    assert_eq!(regime["n_sentences"], expected.to_string());
+    let strike = find(&rows, "military_strike");
+    assert_eq!(strike["target_name"], "Israeli strike");
+    assert_eq!(strike["n_sentences"], "1", "only the alias matches now: {strike:?}");
+    assert!(["favor", "against", "neutral"].contains(&strike["stance"].as_str()));
+
+    // A broken targets file is a usage error naming the file.
+    std::fs::write(&targets, "[[target]]\nid = \"x\"\n").unwrap();
+    let (code, err) = analyze_full(&[&reference(), "--targets", &targets.display().to_string()], &out);
+    assert_ne!(code, 0);
+    assert!(err.contains("targets.toml"), "{err}");
+}

@@ -39,6 +39,9 @@ pub struct DocumentStance {
     pub n_sentences: usize,
     /// The sentences whose own stance is the document's (for neutral: every sentence scored).
     pub evidence: Vec<usize>,
+    /// What decided: `recommendations` (the author's own recommendations on the target's
+    /// instrument) or `model` (the stance model's sentence scores).
+    pub basis: &'static str,
 }
 
 /// A document's mean score must pass this for favor or against; below it, neutral.
@@ -74,7 +77,13 @@ impl Component for StanceDetector {
         "stance"
     }
     fn reads(&self) -> &'static [Layer] {
-        &[Layer::Text, Layer::Sentences, Layer::Tokens, Layer::Mentions]
+        &[
+            Layer::Text,
+            Layer::Sentences,
+            Layer::Tokens,
+            Layer::Mentions,
+            Layer::Recommendations,
+        ]
     }
     fn writes(&self) -> &'static [Layer] {
         &[Layer::Stances, Layer::States]
@@ -90,8 +99,8 @@ impl Component for StanceDetector {
             .iter()
             .map(|ws| ws.iter().map(|w| w.to_lowercase().replace('’', "'")).collect())
             .collect();
-        // (target id, name, kind, description, evidence sentences)
-        let mut wanted: Vec<(String, String, &'static str, String, Vec<usize>)> = Vec::new();
+        // (target id, name, kind, description, evidence sentences, instrument)
+        let mut wanted: Vec<(String, String, &'static str, String, Vec<usize>, Option<String>)> = Vec::new();
         for t in &self.targets.targets {
             let sents: Vec<usize> = (0..doc.sentences.len())
                 .filter(|&i| {
@@ -102,7 +111,14 @@ impl Component for StanceDetector {
                 })
                 .collect();
             if !sents.is_empty() {
-                wanted.push((t.id.clone(), t.name.clone(), "config", t.description.clone(), sents));
+                wanted.push((
+                    t.id.clone(),
+                    t.name.clone(),
+                    "config",
+                    t.description.clone(),
+                    sents,
+                    t.instrument.clone(),
+                ));
             }
         }
         for e in crate::entities::link::summarise(&doc.mentions) {
@@ -120,6 +136,7 @@ impl Component for StanceDetector {
                     "entity",
                     e.entity_name.clone(),
                     sents,
+                    None,
                 ));
             }
         }
@@ -168,7 +185,23 @@ impl Component for StanceDetector {
                     w.4.iter()
                         .filter_map(|&s| per.get(&(k, s)).map(|(p, n)| (s, p.map(|v| v / n))))
                         .collect();
-                aggregate(&w.0, &w.1, w.2, &sent_probs)
+                // The author's recommendations on the target's instrument: +1 act, -1 refrain.
+                let recs: Vec<(usize, f32)> = match &w.5 {
+                    Some(ins) => doc
+                        .recommendations
+                        .iter()
+                        .filter(|r| r.speaker == "author" && r.instruments.contains(ins))
+                        .map(|r| {
+                            let sign = match r.polarity {
+                                crate::recommend::lexicon::Polarity::Act => 1.0,
+                                crate::recommend::lexicon::Polarity::Refrain => -1.0,
+                            };
+                            (r.sent_id, sign)
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                };
+                aggregate(&w.0, &w.1, w.2, &sent_probs, &recs)
             })
             .collect();
         doc.stances = stances;
@@ -177,30 +210,68 @@ impl Component for StanceDetector {
     }
 }
 
-/// A document's stance toward a target from its sentences' probabilities (against, favor,
-/// neutral): the mean of P(favor) - P(against) decides, with [`STANCE_THRESHOLD`].
-pub fn aggregate(target: &str, name: &str, kind: &'static str, sent_probs: &[(usize, [f32; 3])]) -> DocumentStance {
-    let n = sent_probs.len().max(1) as f32;
-    let score = sent_probs.iter().map(|(_, p)| p[1] - p[0]).sum::<f32>() / n;
-    let stance = if score >= STANCE_THRESHOLD {
-        data::Stance::Favor
-    } else if score <= -STANCE_THRESHOLD {
-        data::Stance::Against
+/// A document's stance toward a target. `sent_probs`: the stance model's probabilities (against,
+/// favor, neutral) for each sentence naming the target; `recs`: the author's recommendations on
+/// the target's instrument (sentence, +1 act or -1 refrain).
+///
+/// Policy: when the recommendations lean one way (more act than refrain, or the reverse), they
+/// decide, and their sentences are the evidence. Otherwise the model decides: the mean of
+/// P(favor) - P(against) over the sentences, against [`STANCE_THRESHOLD`]. The score is that mean
+/// with each recommendation's sentence counted as its sign.
+pub fn aggregate(
+    target: &str,
+    name: &str,
+    kind: &'static str,
+    sent_probs: &[(usize, [f32; 3])],
+    recs: &[(usize, f32)],
+) -> DocumentStance {
+    let mut per_sentence: std::collections::BTreeMap<usize, f32> =
+        sent_probs.iter().map(|(s, p)| (*s, p[1] - p[0])).collect();
+    let mut rec_sum: std::collections::BTreeMap<usize, f32> = std::collections::BTreeMap::new();
+    for &(s, sign) in recs {
+        *rec_sum.entry(s).or_default() += sign;
+    }
+    for (&s, &v) in &rec_sum {
+        per_sentence.insert(s, v.clamp(-1.0, 1.0));
+    }
+    let n = per_sentence.len().max(1) as f32;
+    let score = per_sentence.values().sum::<f32>() / n;
+    let net: f32 = recs.iter().map(|r| r.1).sum();
+    let (stance, basis, evidence) = if net != 0.0 {
+        let stance = if net > 0.0 {
+            data::Stance::Favor
+        } else {
+            data::Stance::Against
+        };
+        let evidence = rec_sum
+            .iter()
+            .filter(|(_, v)| v.signum() == net.signum())
+            .map(|(s, _)| *s)
+            .collect();
+        (stance, "recommendations", evidence)
     } else {
-        data::Stance::Neutral
+        let stance = if score >= STANCE_THRESHOLD {
+            data::Stance::Favor
+        } else if score <= -STANCE_THRESHOLD {
+            data::Stance::Against
+        } else {
+            data::Stance::Neutral
+        };
+        let evidence = sent_probs
+            .iter()
+            .filter(|(_, p)| stance == data::Stance::Neutral || model::argmax(p) == stance)
+            .map(|(s, _)| *s)
+            .collect();
+        (stance, "model", evidence)
     };
-    let evidence: Vec<usize> = sent_probs
-        .iter()
-        .filter(|(_, p)| stance == data::Stance::Neutral || model::argmax(p) == stance)
-        .map(|(s, _)| *s)
-        .collect();
     DocumentStance {
         target: target.to_string(),
         target_name: name.to_string(),
         kind,
         stance,
         score: (score * 1e4).round() / 1e4,
-        n_sentences: sent_probs.len(),
+        n_sentences: per_sentence.len(),
         evidence,
+        basis,
     }
 }

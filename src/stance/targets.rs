@@ -20,6 +20,9 @@ pub struct Target {
     pub keywords: Vec<String>,
     #[serde(default)]
     pub entity_id: Option<String>,
+    /// An instrument id: the author's recommendations to use it decide the stance.
+    #[serde(default)]
+    pub instrument: Option<String>,
     #[serde(skip)]
     pub patterns: Vec<Pattern>,
 }
