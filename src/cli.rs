@@ -42,6 +42,25 @@ pub enum Command {
     Compare(CompareArgs),
     /// Keyword in context: every occurrence of a word, phrase or entity in an analyze run's texts.
     Kwic(KwicArgs),
+    /// One self-contained HTML report (inline SVG charts, no network) of an analyze run.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The output folder of `rhetor analyze`.
+    pub results: PathBuf,
+    /// The HTML file to write.
+    #[arg(long, short, default_value = "report.html", value_name = "FILE.html")]
+    pub out: PathBuf,
+    /// The documents column to group by.
+    #[arg(long, default_value = "author")]
+    pub by: String,
+    #[arg(long, value_enum, default_value = "year")]
+    pub period: crate::compare::Period,
+    /// How many of the most mentioned entities to chart.
+    #[arg(long, default_value_t = 4)]
+    pub top_entities: usize,
 }
 
 #[derive(Args, Debug)]
@@ -349,6 +368,17 @@ pub fn main() -> i32 {
         Command::Eval(EvalCommand::Stance(e)) => report(eval_stance(e), "eval stance"),
         Command::Compare(c) => report(compare(c), "compare"),
         Command::Kwic(k) => report(kwic(k), "kwic"),
+        Command::Report(r) => report(
+            crate::report::run(&crate::report::ReportConfig {
+                results: r.results,
+                out: r.out,
+                by: r.by,
+                period: r.period,
+                top_entities: r.top_entities,
+            })
+            .map(|p| eprintln!("rhetor: report written to {}", p.display())),
+            "report",
+        ),
         Command::Bench(b) => match crate::bench::run(&crate::bench::BenchOptions {
             paths: b.paths,
             repeat: b.repeat as usize,

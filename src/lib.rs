@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod model;
 pub mod pipeline;
 pub mod recommend;
+pub mod report;
 pub mod stance;
 pub mod tables;
 pub mod text;

@@ -1,0 +1,272 @@
+//! `compare`, `kwic` and `report` through the real binary, on analyze runs of real files.
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers: Vec<String> = r
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    r.records()
+        .map(|x| headers.iter().cloned().zip(x.unwrap().iter().map(|v| v.to_string())).collect())
+        .collect()
+}
+
+/// The sample corpus analysed without entities (fast), shared by the tests of this file.
+fn sample_run() -> &'static PathBuf {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("rhetor-compare-sample-{}", std::process::id()));
+        let (code, err) = analyze(&["data/corpus"], &dir);
+        assert_eq!(code, 0, "{err}");
+        dir
+    })
+}
+
+/// The reference document, three State of the Union addresses and an anonymous note, with the
+/// whole pipeline, shared by the tests of this file.
+fn full_run() -> &'static PathBuf {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("rhetor-compare-full-{}", std::process::id()));
+        let inputs = dir.join("in");
+        std::fs::create_dir_all(&inputs).unwrap();
+        for f in [
+            "2006-01-31_george-w-bush_state-of-the-union",
+            "2007-01-23_george-w-bush_state-of-the-union",
+            "2012-01-24_barack-obama_state-of-the-union",
+        ] {
+            for ext in ["txt", "meta.json"] {
+                std::fs::copy(
+                    repo().join(format!("data/corpus/sotu/{f}.{ext}")),
+                    inputs.join(format!("{f}.{ext}")),
+                )
+                .unwrap();
+            }
+        }
+        std::fs::copy(repo().join(REFERENCE), inputs.join("000_52ef42a271004872.txt")).unwrap();
+        std::fs::copy(
+            repo().join("tests/fixtures/compare/anonymous-note.txt"),
+            inputs.join("anonymous-note.txt"),
+        )
+        .unwrap();
+        let out = dir.join("out");
+        let (code, err) = analyze_full(&[&inputs.display().to_string()], &out);
+        assert_eq!(code, 0, "{err}");
+        out
+    })
+}
+
+#[test]
+fn compare_by_author_and_year_on_the_sample_corpus() {
+    let out = tempfile::tempdir().unwrap();
+    let o = rhetor(&[
+        "compare",
+        &sample_run().display().to_string(),
+        "--by",
+        "author",
+        "--period",
+        "year",
+        "--out",
+        &out.path().display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = csv_rows(&out.path().join("corpus_long.csv"));
+    let docs_of = |author: &str| -> usize {
+        rows.iter()
+            .filter(|r| r["group"] == author)
+            .map(|r| r["documents"].parse::<usize>().unwrap())
+            .sum()
+    };
+    assert_eq!(docs_of("George W. Bush"), 7);
+    assert_eq!(docs_of("Barack Obama"), 7);
+    assert_eq!(docs_of("Donald J. Trump"), 4);
+    assert_eq!(docs_of("Joseph R. Biden Jr."), 1);
+    assert_eq!(docs_of("Mehdi Khalaji"), 1);
+    assert_eq!(rows.len(), 20, "one document per author and year");
+    let khalaji = rows.iter().find(|r| r["group"] == "Mehdi Khalaji").unwrap();
+    assert_eq!(khalaji["period"], "2012");
+    // Words per group equal the documents table's own counts.
+    let docs = parquet(sample_run(), "documents");
+    let authors = strs(&docs, "author");
+    let words = ints(&docs, "n_words");
+    let bush_words: i64 = authors
+        .iter()
+        .zip(&words)
+        .filter(|(a, _)| a.as_deref() == Some("George W. Bush"))
+        .map(|(_, w)| w)
+        .sum();
+    let bush_rows: i64 = rows
+        .iter()
+        .filter(|r| r["group"] == "George W. Bush")
+        .map(|r| r["words"].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(bush_rows, bush_words);
+    // The wide pivot has one column per group and period.
+    let wide = csv_rows(&out.path().join("corpus_wide.csv"));
+    assert_eq!(wide.len(), 1);
+    assert_eq!(wide[0]["Mehdi Khalaji | 2012"], "1.0");
+    assert!(out.path().join("corpus_long.parquet").is_file());
+
+    // A date filter keeps 2010 onwards only.
+    let o = rhetor(&[
+        "compare",
+        &sample_run().display().to_string(),
+        "--filter",
+        "date>=2010",
+        "--period",
+        "none",
+        "--out",
+        &out.path().display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = csv_rows(&out.path().join("corpus_long.csv"));
+    assert!(rows.iter().all(|r| r["group"] != "George W. Bush" && r["period"] == "all"));
+    assert_eq!(
+        rows.iter().find(|r| r["group"] == "Barack Obama").unwrap()["documents"],
+        "7"
+    );
+
+    // An unknown column is a clear error listing the columns there are.
+    let o = rhetor(&["compare", &sample_run().display().to_string(), "--by", "colour"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("\"colour\"") && err.contains("author"), "{err}");
+}
+
+#[test]
+fn unknown_groups_and_keyness_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let (code, err) = analyze(&[&fixture("compare")], &run);
+    assert_eq!(code, 0, "{err}");
+    let out = dir.path().join("cmp");
+    let o = rhetor(&[
+        "compare",
+        &run.display().to_string(),
+        "--min-count",
+        "2",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let corpus = csv_rows(&out.join("corpus_long.csv"));
+    let unknown = corpus.iter().find(|r| r["group"] == "(unknown)").expect("(unknown) group");
+    assert_eq!(unknown["period"], "(unknown)");
+    assert_eq!(unknown["documents"], "1");
+
+    // G2 by hand: Alice uses "sanctions" 2 times in her 6 words; the rest of the corpus (Bob's 8
+    // words and the note's 11) uses it once: a=2, b=1, n_t=6, n_r=19, c=4, d=18, n=25;
+    // E_a=6*3/25=0.72, E_b=19*3/25=2.28, E_c=6*22/25=5.28, E_d=19*22/25=16.72;
+    // G2 = 2(2 ln(2/0.72) + 1 ln(1/2.28) + 4 ln(4/5.28) + 18 ln(18/16.72)) = 2.8728;
+    // log ratio = log2((2/6)/(1/19)) = 2.6630.
+    let key = csv_rows(&out.join("keyness.csv"));
+    let alice = key
+        .iter()
+        .find(|r| r["group"] == "Alice" && r["key"] == "sanctions")
+        .expect("sanctions is key for Alice");
+    assert_eq!(alice["count_group"], "2");
+    assert_eq!(alice["count_rest"], "1");
+    assert_eq!(alice["g2"], "2.8728");
+    assert_eq!(alice["log_ratio"], "2.663");
+    assert!(
+        key.iter().all(|r| r["count_group"].parse::<usize>().unwrap() >= 2),
+        "--min-count"
+    );
+}
+
+#[test]
+fn kwic_by_phrase_and_by_entity_id() {
+    let run = full_run();
+    let csv_out = run.join("kwic-phrase.csv");
+    let o = rhetor(&[
+        "kwic",
+        "economic sanction*",
+        &run.display().to_string(),
+        "--window",
+        "4",
+        "--out",
+        &csv_out.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = csv_rows(&csv_out);
+    let hit = rows
+        .iter()
+        .find(|r| r["doc_id"] == "000_52ef42a271004872" && r["right"].starts_with("on Iran"))
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    assert_eq!(hit["match"], "economic sanctions");
+    assert_eq!(hit["left"], "the political pressure and");
+    assert_eq!(hit["author"], "Mehdi Khalaji");
+    assert_eq!(hit["date"], "2012-05-14");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("[economic sanctions]"), "{stdout}");
+
+    // Every linked mention of Khamenei, whatever the alias.
+    let csv_out = run.join("kwic-entity.csv");
+    let o = rhetor(&["kwic", "Q57336", &run.display().to_string(), "--out", &csv_out.display().to_string()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = csv_rows(&csv_out);
+    let matches: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["match"].as_str()).collect();
+    for alias in ["Ayatollah Ali Khamenei", "Khamenei", "the supreme leader"] {
+        assert!(
+            matches.iter().any(|m| m.eq_ignore_ascii_case(alias)),
+            "{alias} in {matches:?}"
+        );
+    }
+    assert!(rows.iter().all(|r| r["doc_id"] == "000_52ef42a271004872"));
+}
+
+#[test]
+fn report_renders_offline_in_headless_chromium() {
+    let run = full_run();
+    let report = run.join("report.html");
+    let o = rhetor(&["report", &run.display().to_string(), "--out", &report.display().to_string()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(!html.contains("<script src") && !html.contains("<link "), "self-contained");
+    let shots = repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("report.png");
+    let o = std::process::Command::new("node")
+        .arg(repo().join("tests/browser/check_report.mjs"))
+        .arg(&report)
+        .arg(&shot)
+        .output()
+        .expect("node runs (make test installs Chromium and playwright-core)");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let facts: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(facts["problems"], serde_json::json!([]), "console errors: {facts}");
+    assert_eq!(facts["requests"], serde_json::json!([]), "network requests: {facts}");
+    let sections: Vec<&str> = facts["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for s in [
+        "Corpus",
+        "Entity salience over time",
+        "Stance over time",
+        "Recommendation instruments",
+        "Provenance",
+    ] {
+        assert!(sections.contains(&s), "{s} in {sections:?}");
+    }
+    assert!(facts["charts"].as_u64().unwrap() >= 6, "{facts}");
+    assert!(facts["legends"].as_u64().unwrap() >= 6);
+    assert!(facts["marks"].as_u64().unwrap() >= 5, "actors highlighted: {facts}");
+    let titles = facts["chartTitles"].to_string();
+    assert!(titles.contains("Stance toward Sanctions on Iran"), "{titles}");
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "a screenshot was saved");
+    assert!(html.contains("all-minilm-l6-v2"), "provenance names the encoder");
+}
