@@ -99,10 +99,33 @@ impl Component for StanceDetector {
             .iter()
             .map(|ws| ws.iter().map(|w| w.to_lowercase().replace('’', "'")).collect())
             .collect();
-        // (target id, name, kind, description, evidence sentences, instrument)
-        let mut wanted: Vec<(String, String, &'static str, String, Vec<usize>, Option<String>)> = Vec::new();
+        // (target id, name, kind, description, evidence sentences, instrument, sentences in context)
+        #[allow(clippy::type_complexity)]
+        let mut wanted: Vec<(String, String, &'static str, String, Vec<usize>, Option<String>, Option<Vec<bool>>)> =
+            Vec::new();
+        // Sentences mentioning each entity, for targets that need an entity nearby.
+        let mut entity_sentences: HashMap<&str, Vec<usize>> = HashMap::new();
+        for m in &doc.mentions {
+            entity_sentences.entry(m.entity_id.as_str()).or_default().push(m.sent_id);
+        }
+        let context_ok = |t: &targets::Target| -> Option<Vec<bool>> {
+            if t.context_entities.is_empty() {
+                return None;
+            }
+            let mut ok = vec![false; doc.sentences.len()];
+            for e in &t.context_entities {
+                for &s in entity_sentences.get(e.as_str()).map(|v| v.as_slice()).unwrap_or(&[]) {
+                    let lo = s.saturating_sub(t.context_window);
+                    let hi = (s + t.context_window).min(doc.sentences.len().saturating_sub(1));
+                    ok[lo..=hi].iter_mut().for_each(|x| *x = true);
+                }
+            }
+            Some(ok)
+        };
         for t in &self.targets.targets {
+            let ok = context_ok(t);
             let sents: Vec<usize> = (0..doc.sentences.len())
+                .filter(|&i| ok.as_ref().is_none_or(|ok| ok[i]))
                 .filter(|&i| {
                     t.matches(&lower[i])
                         || t.entity_id
@@ -118,6 +141,7 @@ impl Component for StanceDetector {
                     t.description.clone(),
                     sents,
                     t.instrument.clone(),
+                    ok,
                 ));
             }
         }
@@ -136,6 +160,7 @@ impl Component for StanceDetector {
                     "entity",
                     e.entity_name.clone(),
                     sents,
+                    None,
                     None,
                 ));
             }
@@ -191,6 +216,7 @@ impl Component for StanceDetector {
                         .recommendations
                         .iter()
                         .filter(|r| r.speaker == "author" && r.instruments.contains(ins))
+                        .filter(|r| w.6.as_ref().is_none_or(|ok| ok[r.sent_id]))
                         .map(|r| {
                             let sign = match r.polarity {
                                 crate::recommend::lexicon::Polarity::Act => 1.0,

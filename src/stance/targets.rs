@@ -23,8 +23,18 @@ pub struct Target {
     /// An instrument id: the author's recommendations to use it decide the stance.
     #[serde(default)]
     pub instrument: Option<String>,
+    /// When given, a sentence is evidence only if one of these entities is mentioned in it or
+    /// within `context_window` sentences of it (sanctions on Cuba say nothing about Iran).
+    #[serde(default)]
+    pub context_entities: Vec<String>,
+    #[serde(default = "default_context_window")]
+    pub context_window: usize,
     #[serde(skip)]
     pub patterns: Vec<Pattern>,
+}
+
+fn default_context_window() -> usize {
+    1
 }
 
 #[derive(Deserialize)]
