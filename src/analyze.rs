@@ -116,6 +116,7 @@ impl CorpusRun {
 /// Reads and analyses a corpus in chunks: reading in parallel, ids and metadata, the pipeline in
 /// parallel, then `sink` (which writes the chunk's rows) before the chunk is dropped. Order
 /// depends only on the inputs, never on scheduling.
+#[allow(clippy::too_many_arguments)] // the run's inputs and stages, each used once
 pub fn process_corpus(
     files: &[InputFile],
     discover_errors: Vec<ErrorRecord>,

@@ -153,6 +153,13 @@ pub struct TrainStanceArgs {
     /// Use at most N training examples (quick trials and tests).
     #[arg(long)]
     pub max_examples: Option<usize>,
+    /// Average the weights of the best N epochs at the end, kept if they score better (1: off).
+    #[arg(long, default_value_t = 2)]
+    pub average_best: usize,
+    /// Do not train: average these checkpoints (EPOCH=FILE.safetensors, of the run whose
+    /// config.json is in --out) and keep the average if it scores better on the development data.
+    #[arg(long, value_name = "EPOCH=FILE", num_args = 2..)]
+    pub average_checkpoints: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -451,8 +458,35 @@ fn train_stance(t: TrainStanceArgs) -> anyhow::Result<()> {
         lr_head: t.head_lr,
         seed: t.seed,
         max_examples: t.max_examples,
+        average_best: t.average_best,
         ..Default::default()
     };
+    if !t.average_checkpoints.is_empty() {
+        let checkpoints = t
+            .average_checkpoints
+            .iter()
+            .map(|c| {
+                let (e, f) = c.split_once('=').with_context(|| format!("{c:?} is not EPOCH=FILE"))?;
+                Ok((
+                    e.parse::<usize>()
+                        .with_context(|| format!("{e:?} is not an epoch number"))?,
+                    std::path::PathBuf::from(f),
+                ))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let config = model::average_checkpoints(&enc, t.semeval.as_deref(), t.vast.as_deref(), &t.out, &checkpoints)?;
+        model::write_model_card(&t.out)?;
+        println!(
+            "{}: averaged epochs {:?}; SemEval dev F_avg {}",
+            t.out.display(),
+            config.averaged_epochs,
+            config
+                .dev_semeval
+                .as_ref()
+                .map_or("-".into(), |s| format!("{:.4}", s.overall.f_avg))
+        );
+        return Ok(());
+    }
     let config = model::train(
         &enc,
         &base.locate()?,

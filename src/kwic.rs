@@ -151,16 +151,13 @@ pub fn search(results: &Path, query: &str, window: usize) -> Result<Vec<Hit>> {
             let before: Vec<&(usize, usize, usize)> = words.iter().filter(|w| w.1 <= s).collect();
             let after: Vec<&(usize, usize, usize)> = words.iter().filter(|w| w.0 >= e).collect();
             let left = before
-                .iter()
-                .rev()
-                .take(window)
-                .last()
+                .get(before.len().saturating_sub(window.max(1)))
+                .filter(|_| window > 0 && !before.is_empty())
                 .map(|w| slice(text, w.0, s))
                 .unwrap_or_default();
             let right = after
-                .iter()
-                .take(window)
-                .last()
+                .get(window.min(after.len()).saturating_sub(1))
+                .filter(|_| window > 0)
                 .map(|w| slice(text, e, w.1))
                 .unwrap_or_default();
             let sent_id = sent_starts

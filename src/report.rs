@@ -66,7 +66,13 @@ pub fn line_chart(
     let pw = w - left - right;
     let ph = h - top - bottom;
     let (y0, y1) = y_range;
-    let xs = |i: usize| left + if x.len() > 1 { pw * i as f64 / (x.len() - 1) as f64 } else { pw / 2.0 };
+    let xs = |i: usize| {
+        left + if x.len() > 1 {
+            pw * i as f64 / (x.len() - 1) as f64
+        } else {
+            pw / 2.0
+        }
+    };
     let ys = |v: f64| top + ph * (1.0 - (v - y0) / (y1 - y0));
     let mut s = String::new();
     let _ = write!(
@@ -84,7 +90,11 @@ pub fn line_chart(
             left + pw,
             left - 6.0,
             y + 4.0,
-            if (y1 - y0) <= 2.0 { format!("{v:.2}") } else { format!("{v:.0}") }
+            if (y1 - y0) <= 2.0 {
+                format!("{v:.2}")
+            } else {
+                format!("{v:.0}")
+            }
         );
     }
     // Every label that fits (about 7 px per character).
@@ -269,7 +279,11 @@ fn highlight(sentence: &str, actor_raw: &str, action: &str) -> String {
         }
         let n = esc(needle);
         if let Some(i) = out.find(&n) {
-            out = format!(r#"{}<mark class="{class}">{n}</mark>{}"#, &out[..i], &out[i + n.len()..]);
+            out = format!(
+                r#"{}<mark class="{class}">{n}</mark>{}"#,
+                &out[..i],
+                &out[i + n.len()..]
+            );
         }
     }
     out
@@ -313,7 +327,12 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         .clone()
         .lazy()
         .group_by([col("group")])
-        .agg([col("documents").sum(), col("words").sum(), col("period").min().alias("first"), col("period").max().alias("last")])
+        .agg([
+            col("documents").sum(),
+            col("words").sum(),
+            col("period").min().alias("first"),
+            col("period").max().alias("last"),
+        ])
         .sort(["group"], Default::default())
         .collect()?;
     let _ = write!(
@@ -359,9 +378,16 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             .limit(c.top_entities as IdxSize)
             .collect()?;
         body.push_str("<section><h2>Entity salience over time</h2><p>Share of all entity mentions in each group and period that name the entity.</p>");
-        for (id, name) in strings(&totals, "entity_id")?.iter().zip(strings(&totals, "entity_name")?) {
+        for (id, name) in strings(&totals, "entity_id")?
+            .iter()
+            .zip(strings(&totals, "entity_name")?)
+        {
             let series = series_by_group(&sal, "entity_id", id, "share", &periods)?;
-            let max = series.iter().flat_map(|s| s.1.iter().flatten()).cloned().fold(0.0, f64::max);
+            let max = series
+                .iter()
+                .flat_map(|s| s.1.iter().flatten())
+                .cloned()
+                .fold(0.0, f64::max);
             let top = ((max * 10.0).ceil() / 10.0).clamp(0.1, 1.0);
             body.push_str(&line_chart(
                 &format!("{name} ({id}): share of mentions"),
@@ -385,7 +411,13 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             .collect();
         for (t, name) in targets {
             let series = series_by_group(&long, "target", &t, "mean_score", &periods)?;
-            body.push_str(&line_chart(&format!("Stance toward {name}"), &periods, &series, "mean stance score", (-1.0, 1.0)));
+            body.push_str(&line_chart(
+                &format!("Stance toward {name}"),
+                &periods,
+                &series,
+                "mean stance score",
+                (-1.0, 1.0),
+            ));
         }
         body.push_str("</section>");
     }
@@ -398,13 +430,28 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             .group_by([col("group"), col("instrument")])
             .agg([col("recommendations").sum()])
             .collect()?;
-        let gs: Vec<String> = strings(&mix, "group")?.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
-        let ins: Vec<String> = strings(&mix, "instrument")?.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
-        let (mg, mi, mn) = (strings(&mix, "group")?, strings(&mix, "instrument")?, floats(&mix, "recommendations")?);
+        let gs: Vec<String> = strings(&mix, "group")?
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let ins: Vec<String> = strings(&mix, "instrument")?
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let (mg, mi, mn) = (
+            strings(&mix, "group")?,
+            strings(&mix, "instrument")?,
+            floats(&mix, "recommendations")?,
+        );
         let shares: Vec<Vec<f64>> = gs
             .iter()
             .map(|g| {
-                let total: f64 = (0..mg.len()).filter(|&i| &mg[i] == g).map(|i| mn[i].unwrap_or(0.0)).sum();
+                let total: f64 = (0..mg.len())
+                    .filter(|&i| &mg[i] == g)
+                    .map(|i| mn[i].unwrap_or(0.0))
+                    .sum();
                 ins.iter()
                     .map(|k| {
                         (0..mg.len())
@@ -423,7 +470,20 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             .into_iter()
             .zip(strings(&docs, &c.by)?.into_iter().zip(strings(&docs, "date")?))
             .collect();
-        let cols = ["doc_id", "sent_id", "actor", "actor_raw", "modality", "strength", "action", "instrument", "hedged", "speaker", "score", "text"];
+        let cols = [
+            "doc_id",
+            "sent_id",
+            "actor",
+            "actor_raw",
+            "modality",
+            "strength",
+            "action",
+            "instrument",
+            "hedged",
+            "speaker",
+            "score",
+            "text",
+        ];
         let v: Vec<Vec<String>> = cols.iter().map(|c| strings(&r, c)).collect::<Result<_>>()?;
         let mut order: Vec<usize> = (0..r.height()).collect();
         order.sort_by_key(|&i| (v[7][i] == "other", v[0][i].clone(), v[1][i].parse::<i64>().unwrap_or(0)));
@@ -452,7 +512,11 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         }
         body.push_str("</tbody></table>");
         if r.height() > 300 {
-            let _ = write!(body, "<p>… and {} more in <code>recommendations.csv</code>.</p>", r.height() - 300);
+            let _ = write!(
+                body,
+                "<p>… and {} more in <code>recommendations.csv</code>.</p>",
+                r.height() - 300
+            );
         }
         body.push_str("</section>");
     }

@@ -13,7 +13,13 @@ fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
     r.records()
-        .map(|x| headers.iter().cloned().zip(x.unwrap().iter().map(|v| v.to_string())).collect())
+        .map(|x| {
+            headers
+                .iter()
+                .cloned()
+                .zip(x.unwrap().iter().map(|v| v.to_string()))
+                .collect()
+        })
         .collect()
 }
 
@@ -126,7 +132,9 @@ fn compare_by_author_and_year_on_the_sample_corpus() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rows = csv_rows(&out.path().join("corpus_long.csv"));
-    assert!(rows.iter().all(|r| r["group"] != "George W. Bush" && r["period"] == "all"));
+    assert!(rows
+        .iter()
+        .all(|r| r["group"] != "George W. Bush" && r["period"] == "all"));
     assert_eq!(
         rows.iter().find(|r| r["group"] == "Barack Obama").unwrap()["documents"],
         "7"
@@ -156,7 +164,10 @@ fn unknown_groups_and_keyness_by_hand() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let corpus = csv_rows(&out.join("corpus_long.csv"));
-    let unknown = corpus.iter().find(|r| r["group"] == "(unknown)").expect("(unknown) group");
+    let unknown = corpus
+        .iter()
+        .find(|r| r["group"] == "(unknown)")
+        .expect("(unknown) group");
     assert_eq!(unknown["period"], "(unknown)");
     assert_eq!(unknown["documents"], "1");
 
@@ -208,7 +219,13 @@ fn kwic_by_phrase_and_by_entity_id() {
 
     // Every linked mention of Khamenei, whatever the alias.
     let csv_out = run.join("kwic-entity.csv");
-    let o = rhetor(&["kwic", "Q57336", &run.display().to_string(), "--out", &csv_out.display().to_string()]);
+    let o = rhetor(&[
+        "kwic",
+        "Q57336",
+        &run.display().to_string(),
+        "--out",
+        &csv_out.display().to_string(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rows = csv_rows(&csv_out);
     let matches: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["match"].as_str()).collect();
@@ -225,10 +242,18 @@ fn kwic_by_phrase_and_by_entity_id() {
 fn report_renders_offline_in_headless_chromium() {
     let run = full_run();
     let report = run.join("report.html");
-    let o = rhetor(&["report", &run.display().to_string(), "--out", &report.display().to_string()]);
+    let o = rhetor(&[
+        "report",
+        &run.display().to_string(),
+        "--out",
+        &report.display().to_string(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(&report).unwrap();
-    assert!(!html.contains("<script src") && !html.contains("<link "), "self-contained");
+    assert!(
+        !html.contains("<script src") && !html.contains("<link "),
+        "self-contained"
+    );
     let shots = repo().join("target/test-artifacts");
     std::fs::create_dir_all(&shots).unwrap();
     let shot = shots.join("report.png");
@@ -267,6 +292,9 @@ fn report_renders_offline_in_headless_chromium() {
     assert!(facts["marks"].as_u64().unwrap() >= 5, "actors highlighted: {facts}");
     let titles = facts["chartTitles"].to_string();
     assert!(titles.contains("Stance toward Sanctions on Iran"), "{titles}");
-    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "a screenshot was saved");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "a screenshot was saved"
+    );
     assert!(html.contains("all-minilm-l6-v2"), "provenance names the encoder");
 }

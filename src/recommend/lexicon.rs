@@ -185,7 +185,7 @@ impl Lexicon {
             sources.push(p.display().to_string());
         }
         // Longer cues first, so "it is time to" is tried before a shorter cue inside it.
-        cues.sort_by(|a, b| b.words.len().cmp(&a.words.len()));
+        cues.sort_by_key(|c| std::cmp::Reverse(c.words.len()));
         Ok(Self {
             cues,
             instruments,

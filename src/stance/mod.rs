@@ -101,12 +101,22 @@ impl Component for StanceDetector {
             .collect();
         // (target id, name, kind, description, evidence sentences, instrument, sentences in context)
         #[allow(clippy::type_complexity)]
-        let mut wanted: Vec<(String, String, &'static str, String, Vec<usize>, Option<String>, Option<Vec<bool>>)> =
-            Vec::new();
+        let mut wanted: Vec<(
+            String,
+            String,
+            &'static str,
+            String,
+            Vec<usize>,
+            Option<String>,
+            Option<Vec<bool>>,
+        )> = Vec::new();
         // Sentences mentioning each entity, for targets that need an entity nearby.
         let mut entity_sentences: HashMap<&str, Vec<usize>> = HashMap::new();
         for m in &doc.mentions {
-            entity_sentences.entry(m.entity_id.as_str()).or_default().push(m.sent_id);
+            entity_sentences
+                .entry(m.entity_id.as_str())
+                .or_default()
+                .push(m.sent_id);
         }
         let context_ok = |t: &targets::Target| -> Option<Vec<bool>> {
             if t.context_entities.is_empty() {
@@ -197,8 +207,8 @@ impl Component for StanceDetector {
         let mut per: HashMap<(usize, usize), ([f32; 3], f32)> = HashMap::new();
         for (p, &o) in probs.iter().zip(&owner) {
             let e = per.entry(o).or_insert(([0.0; 3], 0.0));
-            for c in 0..3 {
-                e.0[c] += p[c];
+            for (acc, v) in e.0.iter_mut().zip(p) {
+                *acc += v;
             }
             e.1 += 1.0;
         }

@@ -33,6 +33,14 @@ pub struct StanceHyper {
     pub vast_dev_share: f64,
     /// Train on at most this many examples (for quick tests).
     pub max_examples: Option<usize>,
+    /// At the end, average the weights of the best this-many epochs (by the development measure)
+    /// and keep the average if it scores better than the best single epoch; 1 turns it off.
+    #[serde(default = "default_average_best")]
+    pub average_best: usize,
+}
+
+fn default_average_best() -> usize {
+    1
 }
 
 impl Default for StanceHyper {
@@ -49,6 +57,7 @@ impl Default for StanceHyper {
             seed: 17,
             vast_dev_share: 0.2,
             max_examples: None,
+            average_best: 2,
         }
     }
 }
@@ -71,6 +80,12 @@ pub struct StanceConfig {
     pub dev_vast: Option<super::data::Evaluation>,
     pub train_seconds: f64,
     pub rhetor_version: String,
+    /// The development measure (SemEval F_avg, else VAST macro F1) after each epoch.
+    #[serde(default)]
+    pub epoch_scores: Vec<f64>,
+    /// When the shipped weights are an average of several epochs' weights: which epochs.
+    #[serde(default)]
+    pub averaged_epochs: Vec<usize>,
 }
 
 /// The trained part: segment vectors, the top encoder layers, and the classifier.
@@ -466,6 +481,8 @@ pub fn train(
         dev_vast: None,
         train_seconds: 0.0,
         rhetor_version: crate::VERSION.to_string(),
+        epoch_scores: Vec::new(),
+        averaged_epochs: Vec::new(),
     };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let weights = out.join("model.safetensors");
@@ -475,6 +492,7 @@ pub fn train(
     let batches: Vec<Vec<usize>> = by_len.chunks(hyper.batch_size).map(|c| c.to_vec()).collect();
     let mut best = -1.0;
     let mut since_best = 0;
+    let mut snapshots: Vec<(usize, f64, Weights)> = Vec::new();
     for epoch in 1..=hyper.epochs {
         let mut order: Vec<usize> = (0..batches.len()).collect();
         rng.shuffle(&mut order);
@@ -512,28 +530,11 @@ pub fn train(
             dir: out.to_path_buf(),
             sha256: String::new(),
         };
-        let sem = if dev_semeval.is_empty() {
-            None
-        } else {
-            Some(super::data::evaluate(
-                &dev_semeval,
-                &predict_gold(&model, enc, &dev_semeval)?,
-            ))
-        };
-        let vst = if dev_vast.is_empty() {
-            None
-        } else {
-            // VAST has hundreds of targets with a few rows each: keep only the overall scores.
-            let mut e = super::data::evaluate(&dev_vast, &predict_gold(&model, enc, &dev_vast)?);
-            e.per_target.clear();
-            Some(e)
-        };
-        // Early stopping on SemEval F_avg when there is SemEval data, else VAST macro F1.
-        let measure = sem
-            .as_ref()
-            .map(|s| s.overall.f_avg)
-            .or(vst.as_ref().map(|s| s.overall.macro_f1))
-            .unwrap_or(0.0);
+        let (sem, vst, measure) = dev_scores(&model, enc, &dev_semeval, &dev_vast)?;
+        config.epoch_scores.push(measure);
+        if hyper.average_best > 1 {
+            snapshots.push((epoch, measure, snapshot(&varmap)?));
+        }
         config.epochs_run = epoch;
         eprintln!(
             "rhetor: epoch {epoch}: train loss {:.4}, SemEval dev F_avg {}, VAST dev macro F1 {}, {:.0} s elapsed",
@@ -558,7 +559,154 @@ pub fn train(
             }
         }
     }
+    if snapshots.len() >= 2 {
+        snapshots.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        snapshots.truncate(hyper.average_best);
+        let epochs: Vec<usize> = snapshots.iter().map(|s| s.0).collect();
+        let weights_list: Vec<Weights> = snapshots.into_iter().map(|s| s.2).collect();
+        let avg = average(&weights_list)?;
+        try_average(enc, &avg, &epochs, &mut config, best, &dev_semeval, &dev_vast, &weights)?;
+    }
     config.train_seconds = started.elapsed().as_secs_f64();
+    std::fs::write(out.join("config.json"), serde_json::to_string_pretty(&config)? + "\n")?;
+    Ok(config)
+}
+
+/// A copy of every trained tensor, by name.
+pub type Weights = std::collections::HashMap<String, Tensor>;
+
+fn snapshot(varmap: &VarMap) -> Result<Weights> {
+    let data = varmap.data().lock().expect("varmap lock");
+    data.iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+        .collect()
+}
+
+/// The element-wise mean of several sets of weights with the same names and shapes.
+pub fn average(sets: &[Weights]) -> Result<Weights> {
+    let first = sets.first().context("nothing to average")?;
+    let mut out = Weights::new();
+    for (name, t) in first {
+        let mut sum = t.clone();
+        for other in &sets[1..] {
+            let o = other.get(name).with_context(|| format!("a checkpoint lacks {name}"))?;
+            sum = (sum + o)?;
+        }
+        out.insert(name.clone(), (sum / sets.len() as f64)?);
+    }
+    Ok(out)
+}
+
+/// Development scores of a model: SemEval evaluation, VAST evaluation (overall only), and the
+/// measure early stopping uses (SemEval F_avg, else VAST macro F1).
+fn dev_scores(
+    model: &StanceModel,
+    enc: &Encoder,
+    dev_semeval: &[StanceExample],
+    dev_vast: &[StanceExample],
+) -> Result<(Option<super::data::Evaluation>, Option<super::data::Evaluation>, f64)> {
+    let sem = if dev_semeval.is_empty() {
+        None
+    } else {
+        Some(super::data::evaluate(
+            dev_semeval,
+            &predict_gold(model, enc, dev_semeval)?,
+        ))
+    };
+    let vst = if dev_vast.is_empty() {
+        None
+    } else {
+        // VAST has hundreds of targets with a few rows each: keep only the overall scores.
+        let mut e = super::data::evaluate(dev_vast, &predict_gold(model, enc, dev_vast)?);
+        e.per_target.clear();
+        Some(e)
+    };
+    let measure = sem
+        .as_ref()
+        .map(|s| s.overall.f_avg)
+        .or(vst.as_ref().map(|s| s.overall.macro_f1))
+        .unwrap_or(0.0);
+    Ok((sem, vst, measure))
+}
+
+/// Scores averaged weights on the development data and, if they beat `best`, saves them to
+/// `weights` and records them in `config`.
+#[allow(clippy::too_many_arguments)]
+fn try_average(
+    enc: &Encoder,
+    avg: &Weights,
+    epochs: &[usize],
+    config: &mut StanceConfig,
+    best: f64,
+    dev_semeval: &[StanceExample],
+    dev_vast: &[StanceExample],
+    weights: &Path,
+) -> Result<()> {
+    let vb = VarBuilder::from_tensors(avg.clone(), DType::F32, &Device::Cpu);
+    let model = StanceModel {
+        head: StanceHead::new(vb, &enc.bert, config.frozen_layers, false)?,
+        config: config.clone(),
+        dir: PathBuf::new(),
+        sha256: String::new(),
+    };
+    let (sem, vst, measure) = dev_scores(&model, enc, dev_semeval, dev_vast)?;
+    eprintln!("rhetor: the average of epochs {epochs:?} scores {measure:.4} on development data (best single epoch {best:.4})");
+    if measure > best {
+        candle_core::safetensors::save(avg, weights)?;
+        config.averaged_epochs = epochs.to_vec();
+        config.dev_semeval = sem;
+        config.dev_vast = vst;
+    }
+    Ok(())
+}
+
+/// Averages checkpoint files of a finished training run into its folder `out` (which holds that
+/// run's `config.json`), scores the average on the run's development data, and keeps it if it
+/// beats the run's best epoch. `checkpoints`: (epoch, model.safetensors of that epoch).
+pub fn average_checkpoints(
+    enc: &Encoder,
+    semeval: Option<&Path>,
+    vast: Option<&Path>,
+    out: &Path,
+    checkpoints: &[(usize, PathBuf)],
+) -> Result<StanceConfig> {
+    let mut config: StanceConfig = serde_json::from_slice(
+        &std::fs::read(out.join("config.json")).with_context(|| format!("{} holds no config.json", out.display()))?,
+    )?;
+    let dev_semeval = match semeval {
+        Some(d) => super::data::read_semeval(d, "val")?,
+        None => Vec::new(),
+    };
+    let dev_vast = match vast {
+        Some(f) => split_vast(super::data::read_vast(f)?, config.hyper.vast_dev_share).1,
+        None => Vec::new(),
+    };
+    let sets: Vec<Weights> = checkpoints
+        .iter()
+        .map(|(_, p)| {
+            Ok(candle_core::safetensors::load(p, &Device::Cpu)
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .into_iter()
+                .collect())
+        })
+        .collect::<Result<_>>()?;
+    let best = config
+        .dev_semeval
+        .as_ref()
+        .map(|s| s.overall.f_avg)
+        .or(config.dev_vast.as_ref().map(|s| s.overall.macro_f1))
+        .unwrap_or(0.0);
+    let epochs: Vec<usize> = checkpoints.iter().map(|c| c.0).collect();
+    try_average(
+        enc,
+        &average(&sets)?,
+        &epochs,
+        &mut config,
+        best,
+        &dev_semeval,
+        &dev_vast,
+        &out.join("model.safetensors"),
+    )?;
     std::fs::write(out.join("config.json"), serde_json::to_string_pretty(&config)? + "\n")?;
     Ok(config)
 }
@@ -624,7 +772,8 @@ the mean of the text's states. Any target works, including ones never seen in tr
 - Training data: {sources}; {n} examples. Texts are cut to their first {window} subwords in \
 training; at inference long texts are read in overlapping windows whose probabilities are averaged.\n\
 - Early stopping on SemEval F_avg (the mean of F1-favor and F1-against over all targets \
-together, the task's official measure); best epoch {best} of {run}; {secs:.0} s on 2 CPU cores.\n\
+together, the task's official measure); best epoch {best} of {run}; {secs:.0} s on 2 CPU cores. \
+Development measure after each epoch: {epoch_scores}.{averaged}\n\
 - Hyperparameters: `{hyper}`\n\
 - Weights: `model.safetensors`, {size:.1} MB, sha256 `{sha}`.\n\n\
 ## Development scores\n\n{scores}\
@@ -644,6 +793,20 @@ scores on op-eds will differ. rhetor aggregates sentence-level predictions per d
         best = config.best_epoch,
         run = config.epochs_run,
         secs = config.train_seconds,
+        epoch_scores = config
+            .epoch_scores
+            .iter()
+            .map(|v| format!("{v:.4}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        averaged = if config.averaged_epochs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The shipped weights are the element-wise mean of the weights after epochs {:?} (the best epochs by the development measure), which scored better on development data than any single epoch.",
+                config.averaged_epochs
+            )
+        },
         hyper = serde_json::to_string(&config.hyper)?,
         size = size as f64 / 1e6,
     );
