@@ -1,7 +1,7 @@
 //! Stance: `eval stance` in both gold layouts (its scores recomputed from its own predictions),
 //! clear errors on bad gold files, and the `stances` table of `analyze` with the shipped model.
-mod common;
-use common::*;
+
+use crate::common::*;
 
 fn last_json(stdout: &[u8]) -> serde_json::Value {
     let s = String::from_utf8_lossy(stdout);

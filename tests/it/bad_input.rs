@@ -1,6 +1,6 @@
 //! Bad input is reported by file and reason, and the batch goes on.
-mod common;
-use common::*;
+
+use crate::common::*;
 
 #[test]
 fn each_kind_of_bad_input_is_an_error_row_and_the_rest_is_kept() {

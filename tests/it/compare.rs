@@ -1,6 +1,6 @@
 //! `compare`, `kwic` and `report` through the real binary, on analyze runs of real files.
-mod common;
-use common::*;
+
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

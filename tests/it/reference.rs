@@ -1,6 +1,6 @@
 //! The reference document (Khalaji, 2012), read through the real binary.
-mod common;
-use common::*;
+
+use crate::common::*;
 
 fn run() -> (
     tempfile::TempDir,

@@ -11,7 +11,7 @@ fn encoder() -> Encoder {
 
 #[test]
 fn sentence_embeddings_match_the_numpy_reference() {
-    let reference: serde_json::Value = serde_json::from_str(include_str!("fixtures/minilm_reference.json")).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(include_str!("../fixtures/minilm_reference.json")).unwrap();
     let sentences: Vec<&str> = reference["sentences"]
         .as_array()
         .unwrap()

@@ -1,6 +1,6 @@
 //! Named entities and linking through the real binary, with the real encoder and the shipped model.
-mod common;
-use common::*;
+
+use crate::common::*;
 
 fn last_json(stdout: &[u8]) -> serde_json::Value {
     let s = String::from_utf8_lossy(stdout);

@@ -1,7 +1,7 @@
 //! Policy recommendations through the real binary: rules, the shared encoder's classifier and
 //! entity linking, on the reference document and on small fixtures.
-mod common;
-use common::*;
+
+use crate::common::*;
 use std::collections::BTreeMap;
 
 type Row = BTreeMap<String, Option<String>>;

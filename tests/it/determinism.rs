@@ -1,6 +1,6 @@
 //! The same inputs give byte-identical tables, whatever --jobs.
-mod common;
-use common::*;
+
+use crate::common::*;
 
 #[test]
 fn jobs_1_and_jobs_2_write_identical_tables() {

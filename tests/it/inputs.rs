@@ -1,6 +1,6 @@
 //! Every input format, encoding and metadata source, through the real binary.
-mod common;
-use common::*;
+
+use crate::common::*;
 
 #[test]
 fn each_format_is_read_with_its_metadata() {
