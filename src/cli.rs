@@ -248,7 +248,8 @@ pub enum ModelsCommand {
     },
     /// Show each model's id, status, folder, files with sha256, and licence.
     List,
-    /// Write the model card (README.md) of a trained NER model, scoring it on extra gold files.
+    /// Write the model card (README.md) of a trained NER or stance model (NER: scoring it on extra
+    /// gold files).
     Card {
         /// The model folder.
         dir: PathBuf,
@@ -717,12 +718,20 @@ fn models(cmd: ModelsCommand) -> i32 {
             }
             EXIT_OK
         }
-        ModelsCommand::Card { dir, eval } => report(
-            crate::model::Encoder::load_packaged(&crate::model::MINILM)
-                .and_then(|enc| crate::entities::ner::write_model_card(&dir, &enc, &eval))
-                .map(|_| eprintln!("rhetor: wrote {}", dir.join("README.md").display())),
-            "models card",
-        ),
+        ModelsCommand::Card { dir, eval } => {
+            // A stance model's config names its classes; NER's names its tags.
+            let is_stance = std::fs::read_to_string(dir.join("config.json")).is_ok_and(|c| c.contains("\"classes\""));
+            let written = if is_stance {
+                crate::stance::model::write_model_card(&dir).map(|_| ())
+            } else {
+                crate::model::Encoder::load_packaged(&crate::model::MINILM)
+                    .and_then(|enc| crate::entities::ner::write_model_card(&dir, &enc, &eval).map(|_| ()))
+            };
+            report(
+                written.map(|_| eprintln!("rhetor: wrote {}", dir.join("README.md").display())),
+                "models card",
+            )
+        }
         ModelsCommand::List => {
             for m in PACKAGED_MODELS {
                 let status = match m.locate() {

@@ -86,6 +86,9 @@ pub struct StanceConfig {
     /// When the shipped weights are an average of several epochs' weights: which epochs.
     #[serde(default)]
     pub averaged_epochs: Vec<usize>,
+    /// Anything else a reader of the model card should know about how this copy was made.
+    #[serde(default)]
+    pub notes: Option<String>,
 }
 
 /// The trained part: segment vectors, the top encoder layers, and the classifier.
@@ -483,6 +486,7 @@ pub fn train(
         rhetor_version: crate::VERSION.to_string(),
         epoch_scores: Vec::new(),
         averaged_epochs: Vec::new(),
+        notes: None,
     };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let weights = out.join("model.safetensors");
@@ -690,10 +694,13 @@ pub fn average_checkpoints(
                 .collect())
         })
         .collect::<Result<_>>()?;
+    // The run's best single epoch, from its per-epoch scores (else its recorded dev scores).
     let best = config
-        .dev_semeval
-        .as_ref()
-        .map(|s| s.overall.f_avg)
+        .epoch_scores
+        .iter()
+        .cloned()
+        .reduce(f64::max)
+        .or(config.dev_semeval.as_ref().map(|s| s.overall.f_avg))
         .or(config.dev_vast.as_ref().map(|s| s.overall.macro_f1))
         .unwrap_or(0.0);
     let epochs: Vec<usize> = checkpoints.iter().map(|c| c.0).collect();
@@ -778,7 +785,7 @@ Development measure after each epoch: {epoch_scores}.{averaged}\n\
 - Weights: `model.safetensors`, {size:.1} MB, sha256 `{sha}`.\n\n\
 ## Development scores\n\n{scores}\
 The SemEval-2016 test split is held back; the 2016 winner scored F_avg 0.678 on it.\n\n\
-## Limits\n\n\
+{notes}## Limits\n\n\
 - Tweets and online comments are short and informal; commentary is longer and more measured, so \
 scores on op-eds will differ. rhetor aggregates sentence-level predictions per document.\n\
 - Licences: SemEval-2016 task 6 and VAST are research datasets; see their sources.\n",
@@ -809,6 +816,11 @@ scores on op-eds will differ. rhetor aggregates sentence-level predictions per d
         },
         hyper = serde_json::to_string(&config.hyper)?,
         size = size as f64 / 1e6,
+        notes = config
+            .notes
+            .as_ref()
+            .map(|n| format!("## How this copy was made\n\n{n}\n\n"))
+            .unwrap_or_default(),
     );
     std::fs::write(dir.join("README.md"), &card)?;
     Ok(card)
