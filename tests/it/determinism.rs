@@ -26,7 +26,7 @@ fn jobs_1_and_jobs_2_write_identical_tables() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 16, "{names:?}");
+    assert_eq!(names.len(), 19, "{names:?}");
     for name in names.iter().filter(|n| *n != "manifest.json") {
         let (x, y) = (
             std::fs::read(a.path().join(name)).unwrap(),
