@@ -310,11 +310,22 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         formats: vec![],
     };
     let groups = compare::document_groups(&docs, mentions.as_ref(), &cc)?;
-    let periods: Vec<String> = strings(&groups, "period")?
+    let mut periods: Vec<String> = strings(&groups, "period")?
         .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Years on an even axis: the years between the first and the last, with or without documents.
+    if c.period == Period::Year {
+        let years: Vec<i32> = periods.iter().filter_map(|p| p.parse().ok()).collect();
+        if let (Some(&lo), Some(&hi)) = (years.iter().min(), years.iter().max()) {
+            let unknown = periods.iter().any(|p| p == compare::UNKNOWN);
+            periods = (lo..=hi).map(|y| y.to_string()).collect();
+            if unknown {
+                periods.push(compare::UNKNOWN.to_string());
+            }
+        }
+    }
     let manifest: serde_json::Value = std::fs::read(c.results.join("manifest.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
