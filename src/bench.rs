@@ -34,6 +34,8 @@ pub struct BenchOptions {
     pub entities: bool,
     pub ner_model: std::path::PathBuf,
     pub stance_model: std::path::PathBuf,
+    /// Include the stance stage (with entities only).
+    pub stance: bool,
     /// Read the corpus this many times over in one run (memory should not grow with it).
     pub copies: usize,
 }
@@ -57,7 +59,7 @@ pub fn run(o: &BenchOptions) -> Result<()> {
         entities: o.entities,
         ner_model: o.ner_model.clone(),
         entity_files: vec![],
-        stance: o.entities && o.stance_model.join("config.json").is_file(),
+        stance: o.entities && o.stance,
         stance_model: o.stance_model.clone(),
         target_files: vec![],
         recommendations: true,
@@ -66,10 +68,10 @@ pub fn run(o: &BenchOptions) -> Result<()> {
         instrument_files: vec![],
     };
     let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
-    let stage = if o.entities {
-        "ingestion+segmentation+entities"
-    } else {
-        "ingestion+segmentation"
+    let stage = match (o.entities, o.stance) {
+        (true, true) => "ingestion+segmentation+entities+recommendations+stance",
+        (true, false) => "ingestion+segmentation+entities+recommendations",
+        (false, _) => "ingestion+segmentation+recommendation-rules",
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let mut secs = Vec::with_capacity(repeat);

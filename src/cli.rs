@@ -344,6 +344,9 @@ pub struct BenchArgs {
     /// The NER model folder (default: models/ner-conll).
     #[arg(long, value_name = "DIR")]
     pub ner_model: Option<PathBuf>,
+    /// Measure without the stance stage (entities and recommendations only).
+    #[arg(long)]
+    pub no_stance: bool,
     /// Read the corpus N times over in each run, to show that peak memory does not grow with the
     /// size of the corpus.
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -396,6 +399,7 @@ pub fn main() -> i32 {
             ner_model: b.ner_model.unwrap_or_else(crate::entities::default_ner_model_dir),
             copies: b.copies,
             stance_model: crate::stance::default_stance_model_dir(),
+            stance: !b.no_stance,
         }) {
             Ok(()) => EXIT_OK,
             Err(e) => {
