@@ -2,11 +2,11 @@
 //! (author, publication or any metadata column) and period. Reading and writing are at the edges;
 //! everything between is polars frames.
 
-use crate::tables::{OutFormat, TableWriter};
+use crate::tables::{column_ints, column_strings, read_result_table, OutFormat, TableWriter};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The label of documents that lack the grouping field or a usable date.
 pub const UNKNOWN: &str = "(unknown)";
@@ -109,30 +109,6 @@ pub struct CompareConfig {
     pub formats: Vec<OutFormat>,
 }
 
-fn read_table(results: &Path, name: &str) -> Result<Option<DataFrame>> {
-    let p = results.join(format!("{name}.parquet"));
-    if !p.is_file() {
-        return Ok(None);
-    }
-    let f = std::fs::File::open(&p).with_context(|| format!("cannot open {}", p.display()))?;
-    Ok(Some(
-        ParquetReader::new(f)
-            .finish()
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("{} is not a Parquet table", p.display()))?,
-    ))
-}
-
-fn strings(df: &DataFrame, col: &str) -> Result<Vec<Option<String>>> {
-    let c = df.column(col)?.cast(&DataType::String)?;
-    Ok(c.str()?.iter().map(|v| v.map(|s| s.to_string())).collect())
-}
-
-fn int_col(df: &DataFrame, col: &str) -> Result<Vec<i64>> {
-    let c = df.column(col)?.cast(&DataType::Int64)?;
-    Ok(c.i64()?.iter().map(|v| v.unwrap_or(0)).collect())
-}
-
 /// What `compare` wrote.
 pub struct CompareSummary {
     pub documents: usize,
@@ -151,22 +127,22 @@ pub fn document_groups(docs: &DataFrame, mentions: Option<&DataFrame>, c: &Compa
             );
         }
     }
-    let ids = strings(docs, "doc_id")?;
-    let group = strings(docs, &c.by)?;
-    let dates = strings(docs, "date")?;
-    let words = int_col(docs, "n_words")?;
-    let sentences = int_col(docs, "n_sentences")?;
+    let ids = column_strings(docs, "doc_id")?;
+    let group = column_strings(docs, &c.by)?;
+    let dates = column_strings(docs, "date")?;
+    let words = column_ints(docs, "n_words")?;
+    let sentences = column_ints(docs, "n_sentences")?;
     let filter_cols: Vec<Vec<Option<String>>> = c
         .filters
         .iter()
-        .map(|f| strings(docs, &f.column))
+        .map(|f| column_strings(docs, &f.column))
         .collect::<Result<_>>()?;
     let with_entity: Option<BTreeSet<String>> = match (c.entities.is_empty(), mentions) {
         (true, _) => None,
         (false, None) => bail!("--entity needs the mentions table (run analyze without --no-entities)"),
         (false, Some(m)) => {
-            let ids = strings(m, "doc_id")?;
-            let ents = strings(m, "entity_id")?;
+            let ids = column_strings(m, "doc_id")?;
+            let ents = column_strings(m, "entity_id")?;
             Some(
                 ids.into_iter()
                     .zip(ents)
@@ -214,9 +190,9 @@ pub fn document_groups(docs: &DataFrame, mentions: Option<&DataFrame>, c: &Compa
 /// A long frame as a spreadsheet: one row per `index` value, one column per `group | period`
 /// (sorted), cells from `value` (empty where there is none).
 pub fn wide(long: &DataFrame, index: &str, value: &str) -> Result<DataFrame> {
-    let idx = strings(long, index)?;
-    let groups = strings(long, "group")?;
-    let periods = strings(long, "period")?;
+    let idx = column_strings(long, index)?;
+    let groups = column_strings(long, "group")?;
+    let periods = column_strings(long, "period")?;
     let values = long.column(value)?.cast(&DataType::Float64)?;
     let values: Vec<Option<f64>> = values.f64()?.iter().collect();
     let mut cols: BTreeSet<String> = BTreeSet::new();
@@ -252,6 +228,26 @@ fn round_col(name: &str) -> Expr {
     col(name).round(4, RoundMode::HalfToEven).alias(name)
 }
 
+/// Gives a per-document table its documents' group and period (documents filtered out by
+/// `--filter` or `--entity` drop out here).
+trait JoinGroups {
+    fn join_groups(self, groups: &DataFrame) -> LazyFrame;
+}
+
+impl JoinGroups for LazyFrame {
+    fn join_groups(self, groups: &DataFrame) -> LazyFrame {
+        self.join(
+            groups
+                .clone()
+                .lazy()
+                .select([col("doc_id"), col("group"), col("period")]),
+            [col("doc_id")],
+            [col("doc_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+    }
+}
+
 /// Documents, words and sentences per group and period.
 pub fn corpus_counts(groups: &DataFrame) -> Result<DataFrame> {
     Ok(groups
@@ -273,15 +269,7 @@ pub fn salience(groups: &DataFrame, mentions: &DataFrame, top: usize) -> Result<
         .clone()
         .lazy()
         .select([col("doc_id"), col("entity_id"), col("entity_name")])
-        .join(
-            groups
-                .clone()
-                .lazy()
-                .select([col("doc_id"), col("group"), col("period")]),
-            [col("doc_id")],
-            [col("doc_id")],
-            JoinArgs::new(JoinType::Inner),
-        );
+        .join_groups(groups);
     let counted = m
         .group_by([col("group"), col("period"), col("entity_id")])
         .agg([
@@ -316,15 +304,7 @@ pub fn stance(groups: &DataFrame, stances: &DataFrame) -> Result<DataFrame> {
     Ok(stances
         .clone()
         .lazy()
-        .join(
-            groups
-                .clone()
-                .lazy()
-                .select([col("doc_id"), col("group"), col("period")]),
-            [col("doc_id")],
-            [col("doc_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .join_groups(groups)
         .group_by([col("group"), col("period"), col("target")])
         .agg([
             col("target_name").first().alias("target_name"),
@@ -356,15 +336,7 @@ pub fn recommendation_mix(groups: &DataFrame, recs: &DataFrame, column: &str) ->
     Ok(recs
         .clone()
         .lazy()
-        .join(
-            groups
-                .clone()
-                .lazy()
-                .select([col("doc_id"), col("group"), col("period")]),
-            [col("doc_id")],
-            [col("doc_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .join_groups(groups)
         .group_by([col("group"), col("period"), col(column)])
         .agg([len().cast(DataType::Int64).alias("recommendations")])
         .with_column(
@@ -386,15 +358,7 @@ pub fn top_actors(groups: &DataFrame, recs: &DataFrame, top: usize) -> Result<Da
         .clone()
         .lazy()
         .filter(col("actor").neq(lit("")))
-        .join(
-            groups
-                .clone()
-                .lazy()
-                .select([col("doc_id"), col("group"), col("period")]),
-            [col("doc_id")],
-            [col("doc_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .join_groups(groups)
         .with_column(col("actor").str().to_lowercase().alias("actor_key"))
         .group_by([col("group"), col("period"), col("actor_key")])
         .agg([
@@ -413,8 +377,8 @@ pub fn top_actors(groups: &DataFrame, recs: &DataFrame, top: usize) -> Result<Da
 /// Adds `rank` (1 for the first row of each group and period, in the frame's order) after
 /// `period`, and keeps the first `top` of each.
 fn ranked(df: DataFrame, top: usize) -> Result<DataFrame> {
-    let g = strings(&df, "group")?;
-    let p = strings(&df, "period")?;
+    let g = column_strings(&df, "group")?;
+    let p = column_strings(&df, "period")?;
     let mut rank = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let r = if i > 0 && g[i] == g[i - 1] && p[i] == p[i - 1] {
@@ -456,17 +420,17 @@ pub fn keyness(
     mentions: Option<&DataFrame>,
     min_count: usize,
 ) -> Result<DataFrame> {
-    let doc_group: HashMap<String, String> = strings(groups, "doc_id")?
+    let doc_group: HashMap<String, String> = column_strings(groups, "doc_id")?
         .into_iter()
-        .zip(strings(groups, "group")?)
+        .zip(column_strings(groups, "group")?)
         .filter_map(|(d, g)| Some((d?, g?)))
         .collect();
     // counts[group][(kind, key)] and the size of each group (words; mentions for entities).
     let mut counts: BTreeMap<String, HashMap<(&'static str, String), f64>> = BTreeMap::new();
     let mut sizes: BTreeMap<(&'static str, String), f64> = BTreeMap::new();
     let mut names: HashMap<String, String> = HashMap::new();
-    let ids = strings(sentences, "doc_id")?;
-    let texts = strings(sentences, "text")?;
+    let ids = column_strings(sentences, "doc_id")?;
+    let texts = column_strings(sentences, "text")?;
     for (d, t) in ids.iter().zip(&texts) {
         let (Some(d), Some(t)) = (d, t) else { continue };
         let Some(g) = doc_group.get(d) else { continue };
@@ -482,10 +446,10 @@ pub fn keyness(
         }
     }
     if let Some(m) = mentions {
-        for ((d, e), n) in strings(m, "doc_id")?
+        for ((d, e), n) in column_strings(m, "doc_id")?
             .into_iter()
-            .zip(strings(m, "entity_id")?)
-            .zip(strings(m, "entity_name")?)
+            .zip(column_strings(m, "entity_id")?)
+            .zip(column_strings(m, "entity_name")?)
         {
             let (Some(d), Some(e)) = (d, e) else { continue };
             let Some(g) = doc_group.get(&d) else { continue };
@@ -561,13 +525,13 @@ pub fn keyness(
 
 /// Runs `compare` and writes its tables into `c.out`.
 pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
-    let docs = read_table(&c.results, "documents")?.with_context(|| {
+    let docs = read_result_table(&c.results, "documents")?.with_context(|| {
         format!(
             "{} holds no documents.parquet; point compare at the output folder of `rhetor analyze` (with Parquet output)",
             c.results.display()
         )
     })?;
-    let mentions = read_table(&c.results, "mentions")?;
+    let mentions = read_result_table(&c.results, "mentions")?;
     let groups = document_groups(&docs, mentions.as_ref(), c)?;
     std::fs::create_dir_all(&c.out).with_context(|| format!("cannot create {}", c.out.display()))?;
     let manifest: serde_json::Value = std::fs::read(c.results.join("manifest.json"))
@@ -618,12 +582,12 @@ pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
         write("salience_long", &mut s)?;
         write("salience_wide", &mut wide(&s, "entity_name", "share")?)?;
     }
-    if let Some(st) = read_table(&c.results, "stances")? {
+    if let Some(st) = read_result_table(&c.results, "stances")? {
         let mut s = stance(&groups, &st)?;
         write("stance_long", &mut s)?;
         write("stance_wide", &mut wide(&s, "target_name", "mean_score")?)?;
     }
-    if let Some(r) = read_table(&c.results, "recommendations")? {
+    if let Some(r) = read_result_table(&c.results, "recommendations")? {
         let mut ins = recommendation_mix(&groups, &r, "instrument")?;
         write("instruments_long", &mut ins)?;
         write("instruments_wide", &mut wide(&ins, "instrument", "share")?)?;
@@ -632,10 +596,13 @@ pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
         write("strength_wide", &mut wide(&st, "strength", "share")?)?;
         write("actors_long", &mut top_actors(&groups, &r, c.top)?)?;
     }
-    if let Some(s) = read_table(&c.results, "sentences")? {
+    if let Some(s) = read_result_table(&c.results, "sentences")? {
         write("keyness", &mut keyness(&groups, &s, mentions.as_ref(), c.min_count)?)?;
     }
-    let n_groups = strings(&groups, "group")?.into_iter().collect::<BTreeSet<_>>().len();
+    let n_groups = column_strings(&groups, "group")?
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .len();
     let manifest_out = serde_json::json!({
         "rhetor_version": crate::VERSION,
         "configuration": configuration,

@@ -2,10 +2,21 @@
 //! or phrase (case-insensitive; `*` matches any run of letters inside a word) or an entity id, in
 //! which case every linked mention is a hit, whatever alias it uses.
 
+use crate::tables::{column_ints, column_texts, read_result_table};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
+
+/// A table of the run, which must be there.
+fn read(results: &Path, name: &str) -> Result<DataFrame> {
+    read_result_table(results, name)?.with_context(|| {
+        format!(
+            "{} has no {name}.parquet (point kwic at the output folder of `rhetor analyze`)",
+            results.display()
+        )
+    })
+}
 
 /// One hit: where it is, and `window` words of context either side.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,37 +30,6 @@ pub struct Hit {
     pub left: String,
     pub matched: String,
     pub right: String,
-}
-
-fn read(results: &Path, name: &str) -> Result<DataFrame> {
-    let p = results.join(format!("{name}.parquet"));
-    let f = std::fs::File::open(&p).with_context(|| {
-        format!(
-            "cannot open {} (point kwic at the output folder of `rhetor analyze`)",
-            p.display()
-        )
-    })?;
-    Ok(ParquetReader::new(f).finish()?)
-}
-
-fn strings(df: &DataFrame, c: &str) -> Result<Vec<String>> {
-    Ok(df
-        .column(c)?
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.unwrap_or("").to_string())
-        .collect())
-}
-
-fn ints(df: &DataFrame, c: &str) -> Result<Vec<i64>> {
-    Ok(df
-        .column(c)?
-        .cast(&DataType::Int64)?
-        .i64()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect())
 }
 
 /// Is the query an entity id (a Wikidata QID, or an id with a prefix such as `rhetor:` or `nil:`)?
@@ -92,30 +72,34 @@ pub fn search(results: &Path, query: &str, window: usize) -> Result<Vec<Hit>> {
     let texts = read(results, "texts")?;
     let docs = read(results, "documents")?;
     let sentences = read(results, "sentences")?;
-    let meta: HashMap<String, (String, String)> = strings(&docs, "doc_id")?
+    let meta: HashMap<String, (String, String)> = column_texts(&docs, "doc_id")?
         .into_iter()
-        .zip(strings(&docs, "author")?.into_iter().zip(strings(&docs, "date")?))
+        .zip(
+            column_texts(&docs, "author")?
+                .into_iter()
+                .zip(column_texts(&docs, "date")?),
+        )
         .collect();
     // Sentence starts per document, to give each hit its sentence.
     let mut sent_starts: HashMap<String, Vec<(usize, i64)>> = HashMap::new();
-    for ((d, s), st) in strings(&sentences, "doc_id")?
+    for ((d, s), st) in column_texts(&sentences, "doc_id")?
         .into_iter()
-        .zip(ints(&sentences, "sent_id")?)
-        .zip(ints(&sentences, "start")?)
+        .zip(column_ints(&sentences, "sent_id")?)
+        .zip(column_ints(&sentences, "start")?)
     {
         sent_starts.entry(d).or_default().push((st as usize, s));
     }
     // Char spans of hits per document.
     let mut spans: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-    let doc_ids = strings(&texts, "doc_id")?;
-    let bodies = strings(&texts, "text")?;
+    let doc_ids = column_texts(&texts, "doc_id")?;
+    let bodies = column_texts(&texts, "text")?;
     if is_entity_id(query) {
         let m = read(results, "mentions")
             .context("an entity-id query needs the mentions table (run analyze without --no-entities)")?;
-        for ((d, e), (s, t)) in strings(&m, "doc_id")?
+        for ((d, e), (s, t)) in column_texts(&m, "doc_id")?
             .into_iter()
-            .zip(strings(&m, "entity_id")?)
-            .zip(ints(&m, "start")?.into_iter().zip(ints(&m, "end")?))
+            .zip(column_texts(&m, "entity_id")?)
+            .zip(column_ints(&m, "start")?.into_iter().zip(column_ints(&m, "end")?))
         {
             if e == query {
                 spans.entry(d).or_default().push((s as usize, t as usize));

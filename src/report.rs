@@ -3,11 +3,12 @@
 //! recommendations themselves, and provenance. Charts are inline SVG; nothing is fetched.
 
 use crate::compare::{self, CompareConfig, Period};
+use crate::tables::{column_floats, column_texts, read_result_table};
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 const PALETTE: &[&str] = &[
@@ -28,29 +29,6 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn strings(df: &DataFrame, c: &str) -> Result<Vec<String>> {
-    Ok(df
-        .column(c)?
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.unwrap_or("").to_string())
-        .collect())
-}
-
-fn floats(df: &DataFrame, c: &str) -> Result<Vec<Option<f64>>> {
-    Ok(df.column(c)?.cast(&DataType::Float64)?.f64()?.iter().collect())
-}
-
-fn read(results: &Path, name: &str) -> Result<Option<DataFrame>> {
-    let p = results.join(format!("{name}.parquet"));
-    if !p.is_file() {
-        return Ok(None);
-    }
-    let f = std::fs::File::open(&p)?;
-    Ok(Some(ParquetReader::new(f).finish()?))
 }
 
 /// A line chart: one line (with points) per series over the x categories; gaps where a series
@@ -253,10 +231,10 @@ fn series_by_group(
     value: &str,
     periods: &[String],
 ) -> Result<Vec<(String, Vec<Option<f64>>)>> {
-    let keys = strings(long, key_col)?;
-    let groups = strings(long, "group")?;
-    let ps = strings(long, "period")?;
-    let vs = floats(long, value)?;
+    let keys = column_texts(long, key_col)?;
+    let groups = column_texts(long, "group")?;
+    let ps = column_texts(long, "period")?;
+    let vs = column_floats(long, value)?;
     let mut by: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
     for i in 0..keys.len() {
         if keys[i] != key {
@@ -291,13 +269,13 @@ fn highlight(sentence: &str, actor_raw: &str, action: &str) -> String {
 
 /// Builds the report; returns the path written.
 pub fn run(c: &ReportConfig) -> Result<PathBuf> {
-    let docs = read(&c.results, "documents")?.with_context(|| {
+    let docs = read_result_table(&c.results, "documents")?.with_context(|| {
         format!(
             "{} holds no documents.parquet; point report at the output folder of `rhetor analyze`",
             c.results.display()
         )
     })?;
-    let mentions = read(&c.results, "mentions")?;
+    let mentions = read_result_table(&c.results, "mentions")?;
     let cc = CompareConfig {
         results: c.results.clone(),
         by: c.by.clone(),
@@ -310,7 +288,7 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         formats: vec![],
     };
     let groups = compare::document_groups(&docs, mentions.as_ref(), &cc)?;
-    let mut periods: Vec<String> = strings(&groups, "period")?
+    let mut periods: Vec<String> = column_texts(&groups, "period")?
         .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -350,17 +328,17 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         body,
         "<section><h2>Corpus</h2><p>{} documents, {} words, grouped by <code>{}</code> and by {} (documents without either are in “{}”).</p><table><thead><tr><th>{}</th><th>documents</th><th>words</th><th>first</th><th>last</th></tr></thead><tbody>",
         groups.height(),
-        floats(&groups, "words")?.iter().flatten().sum::<f64>(),
+        column_floats(&groups, "words")?.iter().flatten().sum::<f64>(),
         esc(&c.by),
         serde_json::to_value(c.period).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
         compare::UNKNOWN,
         esc(&c.by)
     );
-    let g = strings(&per_group, "group")?;
-    let d = strings(&per_group, "documents")?;
-    let wds = strings(&per_group, "words")?;
-    let f = strings(&per_group, "first")?;
-    let l = strings(&per_group, "last")?;
+    let g = column_texts(&per_group, "group")?;
+    let d = column_texts(&per_group, "documents")?;
+    let wds = column_texts(&per_group, "words")?;
+    let f = column_texts(&per_group, "first")?;
+    let l = column_texts(&per_group, "last")?;
     for i in 0..g.len() {
         let _ = write!(
             body,
@@ -389,9 +367,9 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             .limit(c.top_entities as IdxSize)
             .collect()?;
         body.push_str("<section><h2>Entity salience over time</h2><p>Share of all entity mentions in each group and period that name the entity.</p>");
-        for (id, name) in strings(&totals, "entity_id")?
+        for (id, name) in column_texts(&totals, "entity_id")?
             .iter()
-            .zip(strings(&totals, "entity_name")?)
+            .zip(column_texts(&totals, "entity_name")?)
         {
             let series = series_by_group(&sal, "entity_id", id, "share", &periods)?;
             let max = series
@@ -412,12 +390,12 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
     }
 
     // Stance over time.
-    if let Some(st) = read(&c.results, "stances")? {
+    if let Some(st) = read_result_table(&c.results, "stances")? {
         let long = compare::stance(&groups, &st)?;
         body.push_str("<section><h2>Stance over time</h2><p>Mean stance score per target (−1 against … +1 favour), by group and period. Targets from <code>targets.toml</code>; actors mentioned twice or more in a document are targets of that document.</p>");
-        let targets: BTreeSet<(String, String)> = strings(&long, "target")?
+        let targets: BTreeSet<(String, String)> = column_texts(&long, "target")?
             .into_iter()
-            .zip(strings(&long, "target_name")?)
+            .zip(column_texts(&long, "target_name")?)
             .filter(|(t, _)| !t.starts_with("entity:"))
             .collect();
         for (t, name) in targets {
@@ -434,27 +412,27 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
     }
 
     // Recommendations.
-    if let Some(r) = read(&c.results, "recommendations")? {
+    if let Some(r) = read_result_table(&c.results, "recommendations")? {
         let mix = compare::recommendation_mix(&groups, &r, "instrument")?
             .lazy()
             .with_column(lit("all").alias("period"))
             .group_by([col("group"), col("instrument")])
             .agg([col("recommendations").sum()])
             .collect()?;
-        let gs: Vec<String> = strings(&mix, "group")?
+        let gs: Vec<String> = column_texts(&mix, "group")?
             .into_iter()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let ins: Vec<String> = strings(&mix, "instrument")?
+        let ins: Vec<String> = column_texts(&mix, "instrument")?
             .into_iter()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
         let (mg, mi, mn) = (
-            strings(&mix, "group")?,
-            strings(&mix, "instrument")?,
-            floats(&mix, "recommendations")?,
+            column_texts(&mix, "group")?,
+            column_texts(&mix, "instrument")?,
+            column_floats(&mix, "recommendations")?,
         );
         let shares: Vec<Vec<f64>> = gs
             .iter()
@@ -477,9 +455,13 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         body.push_str("<section><h2>Recommendation instruments</h2>");
         body.push_str(&stacked_bars("Instruments recommended, by group", &gs, &ins, &shares));
         // The recommendations themselves (instruments other than "other" first).
-        let doc_meta: BTreeMap<String, (String, String)> = strings(&docs, "doc_id")?
+        let doc_meta: BTreeMap<String, (String, String)> = column_texts(&docs, "doc_id")?
             .into_iter()
-            .zip(strings(&docs, &c.by)?.into_iter().zip(strings(&docs, "date")?))
+            .zip(
+                column_texts(&docs, &c.by)?
+                    .into_iter()
+                    .zip(column_texts(&docs, "date")?),
+            )
             .collect();
         let cols = [
             "doc_id",
@@ -495,7 +477,7 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             "score",
             "text",
         ];
-        let v: Vec<Vec<String>> = cols.iter().map(|c| strings(&r, c)).collect::<Result<_>>()?;
+        let v: Vec<Vec<String>> = cols.iter().map(|c| column_texts(&r, c)).collect::<Result<_>>()?;
         let mut order: Vec<usize> = (0..r.height()).collect();
         order.sort_by_key(|&i| (v[7][i] == "other", v[0][i].clone(), v[1][i].parse::<i64>().unwrap_or(0)));
         let _ = write!(

@@ -483,3 +483,43 @@ pub fn recommendations_frame(docs: &[Document]) -> Result<DataFrame> {
         col("text", sentence_text),
     ])
 }
+
+/// Reads `NAME.parquet` from a results folder (the output of `analyze`); `None` when it is not there.
+pub fn read_result_table(results: &Path, name: &str) -> Result<Option<DataFrame>> {
+    let p = results.join(format!("{name}.parquet"));
+    if !p.is_file() {
+        return Ok(None);
+    }
+    let f = File::open(&p).with_context(|| format!("cannot open {}", p.display()))?;
+    Ok(Some(
+        ParquetReader::new(f)
+            .finish()
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{} is not a Parquet table", p.display()))?,
+    ))
+}
+
+/// A column's values as text (nulls as `None`).
+pub fn column_strings(df: &DataFrame, col: &str) -> Result<Vec<Option<String>>> {
+    let c = df.column(col)?.cast(&DataType::String)?;
+    Ok(c.str()?.iter().map(|v| v.map(|s| s.to_string())).collect())
+}
+
+/// A column's values as text, nulls as empty strings.
+pub fn column_texts(df: &DataFrame, col: &str) -> Result<Vec<String>> {
+    Ok(column_strings(df, col)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect())
+}
+
+/// A column's values as integers, nulls as 0.
+pub fn column_ints(df: &DataFrame, col: &str) -> Result<Vec<i64>> {
+    let c = df.column(col)?.cast(&DataType::Int64)?;
+    Ok(c.i64()?.iter().map(|v| v.unwrap_or(0)).collect())
+}
+
+/// A column's values as floats (nulls as `None`).
+pub fn column_floats(df: &DataFrame, col: &str) -> Result<Vec<Option<f64>>> {
+    Ok(df.column(col)?.cast(&DataType::Float64)?.f64()?.iter().collect())
+}

@@ -7,11 +7,11 @@
 use super::conll::{self, NerScores, Sentence};
 use crate::model::bert::{Bert, BertLayer};
 use crate::model::encoder::{windows, Window};
-use crate::model::train::{dropout, init_vars, save_weights, SplitMix};
+use crate::model::train::{dropout, init_vars, optimizers, save_weights, SplitMix};
 use crate::model::Encoder;
 use anyhow::{bail, Context, Result};
-use candle_core::{DType, Device, IndexOp, Tensor, Var, D};
-use candle_nn::{embedding, linear, AdamW, Embedding, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_core::{DType, Device, IndexOp, Tensor, D};
+use candle_nn::{embedding, linear, Embedding, Linear, Module, Optimizer, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -777,23 +777,7 @@ pub fn train(
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let head = NerHead::new(vb, &enc.bert, frozen, &hyper, tags.len(), true)?;
     init_vars(&varmap, &base_dir.join("model.safetensors"), hyper.seed)?;
-    let (layer_vars, head_vars): (Vec<Var>, Vec<Var>) = {
-        let data = varmap.data().lock().expect("varmap lock");
-        let mut named: Vec<(&String, &Var)> = data.iter().collect();
-        named.sort_by(|a, b| a.0.cmp(b.0));
-        let (l, h): (Vec<_>, Vec<_>) = named.into_iter().partition(|(n, _)| n.starts_with("encoder."));
-        (
-            l.into_iter().map(|(_, v)| v.clone()).collect(),
-            h.into_iter().map(|(_, v)| v.clone()).collect(),
-        )
-    };
-    let params = |lr| ParamsAdamW {
-        lr,
-        weight_decay: hyper.weight_decay,
-        ..Default::default()
-    };
-    let mut opt_layers = AdamW::new(layer_vars, params(hyper.lr_layers))?;
-    let mut opt_head = AdamW::new(head_vars, params(hyper.lr_head))?;
+    let (mut opt_layers, mut opt_head) = optimizers(&varmap, hyper.lr_layers, hyper.lr_head, hyper.weight_decay)?;
 
     let mut config = NerConfig {
         name: out

@@ -86,29 +86,8 @@ impl SentenceStates {
             .iter()
             .map(|&i| enc.tokenize_words(&words[i]).map(|(ids, _)| ids))
             .collect::<Result<_>>()?;
-        let mut wins = Vec::new();
-        for (t, ids) in ids.iter().enumerate() {
-            for (start, end) in windows(ids.len(), enc.window, enc.stride) {
-                wins.push(Window { text: t, start, end });
-            }
-        }
-        let refs: Vec<&[u32]> = ids.iter().map(|t| t.as_slice()).collect();
-        let mut per_win: Vec<Option<Tensor>> = vec![None; wins.len()];
-        enc.for_each_batch(&refs, &wins, |batch, idt, mask, _| {
-            let h = enc.bert.forward_upto(idt, mask, self.layers)?;
-            for (r, &w) in batch.iter().enumerate() {
-                let n = wins[w].end - wins[w].start;
-                per_win[w] = Some(h.i(r)?.narrow(0, 1, n)?.contiguous()?);
-            }
-            Ok(())
-        })?;
-        for &i in &missing {
-            self.sentences[i] = Some(Vec::new());
-        }
-        for (w, st) in wins.iter().zip(per_win) {
-            if let Some(v) = self.sentences[missing[w.text]].as_mut() {
-                v.push(st.expect("every window ran"));
-            }
+        for (&i, states) in missing.iter().zip(enc.frozen_states(self.layers, &ids)?) {
+            self.sentences[i] = Some(states);
         }
         Ok(())
     }
@@ -223,6 +202,32 @@ impl Encoder {
 
     pub fn cls_sep(&self) -> (u32, u32) {
         (self.cls, self.sep)
+    }
+
+    /// States after the embeddings and the bottom `layers` layers for each window of each id
+    /// sequence (`[n, hidden]` per window, special tokens removed), in the order given.
+    pub fn frozen_states(&self, layers: usize, texts: &[Vec<u32>]) -> Result<Vec<Vec<Tensor>>> {
+        let mut wins = Vec::new();
+        for (t, ids) in texts.iter().enumerate() {
+            for (start, end) in windows(ids.len(), self.window, self.stride) {
+                wins.push(Window { text: t, start, end });
+            }
+        }
+        let refs: Vec<&[u32]> = texts.iter().map(|t| t.as_slice()).collect();
+        let mut per_win: Vec<Option<Tensor>> = vec![None; wins.len()];
+        self.for_each_batch(&refs, &wins, |batch, ids, mask, _| {
+            let h = self.bert.forward_upto(ids, mask, layers)?;
+            for (r, &w) in batch.iter().enumerate() {
+                let n = wins[w].end - wins[w].start;
+                per_win[w] = Some(h.i(r)?.narrow(0, 1, n)?.contiguous()?);
+            }
+            Ok(())
+        })?;
+        let mut out: Vec<Vec<Tensor>> = vec![Vec::new(); texts.len()];
+        for (w, st) in wins.iter().zip(per_win) {
+            out[w.text].push(st.expect("every window ran"));
+        }
+        Ok(out)
     }
 
     /// Subwords of `text` with char offsets.

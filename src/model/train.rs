@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::VarMap;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use std::path::Path;
 
 /// Deterministic random numbers (candle's CPU generator cannot be seeded).
@@ -83,4 +83,23 @@ pub fn save_weights(varmap: &VarMap, path: &Path, f16: bool) -> Result<()> {
     }
     candle_core::safetensors::save(&tensors, path)?;
     Ok(())
+}
+
+/// AdamW for the encoder layers (variables named `encoder.*`) and for the head, each with its own
+/// learning rate (variables in name order, so runs are reproducible).
+pub fn optimizers(varmap: &VarMap, lr_layers: f64, lr_head: f64, weight_decay: f64) -> Result<(AdamW, AdamW)> {
+    let data = varmap.data().lock().expect("varmap lock");
+    let mut named: Vec<(&String, &Var)> = data.iter().collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    let (layers, head): (Vec<_>, Vec<_>) = named.into_iter().partition(|(n, _)| n.starts_with("encoder."));
+    let params = |lr| ParamsAdamW {
+        lr,
+        weight_decay,
+        ..Default::default()
+    };
+    let vars = |v: Vec<(&String, &Var)>| v.into_iter().map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    Ok((
+        AdamW::new(vars(layers), params(lr_layers))?,
+        AdamW::new(vars(head), params(lr_head))?,
+    ))
 }

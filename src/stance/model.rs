@@ -8,12 +8,11 @@
 
 use super::data::{Stance, StanceExample};
 use crate::model::bert::{Bert, BertLayer};
-use crate::model::encoder::windows;
-use crate::model::train::{dropout, init_vars, save_weights, SplitMix};
+use crate::model::train::{dropout, init_vars, optimizers, save_weights, SplitMix};
 use crate::model::Encoder;
 use anyhow::{bail, Context, Result};
-use candle_core::{DType, Device, IndexOp, Tensor, Var, D};
-use candle_nn::{embedding, linear, AdamW, Embedding, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_core::{DType, Device, IndexOp, Tensor, D};
+use candle_nn::{embedding, linear, Embedding, Linear, Module, Optimizer, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -211,7 +210,7 @@ impl StanceModel {
             .iter()
             .map(|t| enc.tokenize(t).map(|s| s.ids))
             .collect::<Result<_>>()?;
-        encode_ids(enc, self.config.frozen_layers, &subs)
+        enc.frozen_states(self.config.frozen_layers, &subs)
     }
 
     /// Probabilities for each (target states, text states) pair, in batches.
@@ -280,31 +279,6 @@ pub fn argmax(p: &Probs) -> Stance {
         }
     }
     Stance::from_index(best)
-}
-
-/// Frozen states of each window of each id sequence (special tokens removed).
-pub fn encode_ids(enc: &Encoder, frozen: usize, texts: &[Vec<u32>]) -> Result<Vec<Vec<States>>> {
-    let mut wins = Vec::new();
-    for (t, ids) in texts.iter().enumerate() {
-        for (start, end) in windows(ids.len(), enc.window, enc.stride) {
-            wins.push(crate::model::encoder::Window { text: t, start, end });
-        }
-    }
-    let refs: Vec<&[u32]> = texts.iter().map(|t| t.as_slice()).collect();
-    let mut per_win: Vec<Option<States>> = vec![None; wins.len()];
-    enc.for_each_batch(&refs, &wins, |batch, ids, mask, _| {
-        let h = enc.bert.forward_upto(ids, mask, frozen)?;
-        for (r, &i) in batch.iter().enumerate() {
-            let n = wins[i].end - wins[i].start;
-            per_win[i] = Some(h.i(r)?.narrow(0, 1, n)?.contiguous()?);
-        }
-        Ok(())
-    })?;
-    let mut out: Vec<Vec<States>> = vec![Vec::new(); texts.len()];
-    for (w, s) in wins.iter().zip(per_win) {
-        out[w.text].push(s.expect("every window ran"));
-    }
-    Ok(out)
 }
 
 /// Stacks [n_i, h] tensors into [b, max n, h] with zero padding, and the mask [b, max n].
@@ -434,7 +408,7 @@ pub fn train(
         .collect::<Result<_>>()?;
     let mut text_states: Vec<States> = Vec::with_capacity(train_set.len());
     for chunk in text_ids.chunks(256) {
-        for mut w in encode_ids(enc, frozen, chunk)? {
+        for mut w in enc.frozen_states(frozen, chunk)? {
             text_states.push(if w.is_empty() {
                 Tensor::zeros((1, enc.hidden_size()), DType::F32, &Device::Cpu)?
             } else {
@@ -449,23 +423,7 @@ pub fn train(
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let head = StanceHead::new(vb, &enc.bert, frozen, true)?;
     init_vars(&varmap, &base_dir.join("model.safetensors"), hyper.seed)?;
-    let (layer_vars, head_vars): (Vec<Var>, Vec<Var>) = {
-        let data = varmap.data().lock().expect("varmap lock");
-        let mut named: Vec<(&String, &Var)> = data.iter().collect();
-        named.sort_by(|a, b| a.0.cmp(b.0));
-        let (l, h): (Vec<_>, Vec<_>) = named.into_iter().partition(|(n, _)| n.starts_with("encoder."));
-        (
-            l.into_iter().map(|(_, v)| v.clone()).collect(),
-            h.into_iter().map(|(_, v)| v.clone()).collect(),
-        )
-    };
-    let params = |lr| ParamsAdamW {
-        lr,
-        weight_decay: hyper.weight_decay,
-        ..Default::default()
-    };
-    let mut opt_layers = AdamW::new(layer_vars, params(hyper.lr_layers))?;
-    let mut opt_head = AdamW::new(head_vars, params(hyper.lr_head))?;
+    let (mut opt_layers, mut opt_head) = optimizers(&varmap, hyper.lr_layers, hyper.lr_head, hyper.weight_decay)?;
     let mut config = StanceConfig {
         name: out
             .file_name()

@@ -98,3 +98,23 @@ pub fn row(df: &DataFrame, key: &str, value: &str) -> std::collections::BTreeMap
 pub fn chars(text: &str, start: i64, end: i64) -> String {
     text.chars().skip(start as usize).take((end - start) as usize).collect()
 }
+
+/// The rows of a CSV table written by rhetor (byte-order mark dropped), as column -> value.
+pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers: Vec<String> = r
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    r.records()
+        .map(|x| {
+            headers
+                .iter()
+                .cloned()
+                .zip(x.unwrap().iter().map(|v| v.to_string()))
+                .collect()
+        })
+        .collect()
+}

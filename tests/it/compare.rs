@@ -1,27 +1,8 @@
 //! `compare`, `kwic` and `report` through the real binary, on analyze runs of real files.
 
 use crate::common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let headers: Vec<String> = r
-        .headers()
-        .unwrap()
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
-    r.records()
-        .map(|x| {
-            headers
-                .iter()
-                .cloned()
-                .zip(x.unwrap().iter().map(|v| v.to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 /// The sample corpus analysed without entities (fast), shared by the tests of this file.
 fn sample_run() -> &'static PathBuf {

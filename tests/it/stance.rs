@@ -124,25 +124,6 @@ fn bad_gold_files_are_clear_errors() {
     assert!(err.contains("test_text.txt"), "{err}");
 }
 
-fn stance_rows(out: &std::path::Path) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(out.join("stances.csv")).unwrap();
-    let headers: Vec<String> = r
-        .headers()
-        .unwrap()
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
-    r.records()
-        .map(|x| {
-            headers
-                .iter()
-                .cloned()
-                .zip(x.unwrap().iter().map(|v| v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
 fn find<'a>(
     rows: &'a [std::collections::BTreeMap<String, String>],
     target: &str,
@@ -157,7 +138,7 @@ fn reference_document_stances() {
     let dir = tempfile::tempdir().unwrap();
     let (code, err) = analyze_full(&[&reference()], dir.path());
     assert_eq!(code, 0, "{err}");
-    let rows = stance_rows(dir.path());
+    let rows = csv_rows(&dir.path().join("stances.csv"));
     let sentences = parquet(dir.path(), "sentences");
     let texts = strs(&sentences, "text");
 
@@ -207,7 +188,7 @@ fn user_targets_add_and_replace() {
     let out = dir.path().join("out");
     let (code, err) = analyze_full(&[&reference(), "--targets", &targets.display().to_string()], &out);
     assert_eq!(code, 0, "{err}");
-    let rows = stance_rows(&out);
+    let rows = csv_rows(&out.join("stances.csv"));
     let regime = find(&rows, "regime_change");
     assert_eq!(regime["target_name"], "Regime change in Iran");
     assert_eq!(regime["basis"], "model");
