@@ -843,6 +843,12 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
                     || m.contains("metadata table")
                     || m.contains("regular expression")
                     || m.contains("entities file")
+                    || m.contains("targets file")
+                    || m.contains("every target needs")
+                    || m.contains("cue file")
+                    || m.contains("a cue has")
+                    || m.contains("instrument file")
+                    || m.contains("an instrument has")
             });
             if is_config {
                 EXIT_USAGE

@@ -212,6 +212,6 @@ fn user_targets_add_and_replace() {
     // A broken targets file is a usage error naming the file.
     std::fs::write(&targets, "[[target]]\nid = \"x\"\n").unwrap();
     let (code, err) = analyze_full(&[&reference(), "--targets", &targets.display().to_string()], &out);
-    assert_ne!(code, 0);
+    assert_eq!(code, 2, "a configuration error is a usage error");
     assert!(err.contains("targets.toml"), "{err}");
 }
