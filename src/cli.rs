@@ -550,8 +550,8 @@ fn kwic(a: KwicArgs) -> anyhow::Result<()> {
     let out = a.out.unwrap_or_else(|| a.results.join("kwic.csv"));
     let mut df = crate::kwic::frame(&hits)?;
     let mut f = std::fs::File::create(&out).with_context(|| format!("cannot write {}", out.display()))?;
-    use polars::prelude::SerWriter;
-    polars::prelude::CsvWriter::new(&mut f)
+    use polars_io::prelude::SerWriter;
+    polars_io::prelude::CsvWriter::new(&mut f)
         .include_bom(true)
         .finish(&mut df)
         .map_err(anyhow::Error::from)

@@ -5,6 +5,7 @@ use crate::document::{Document, DocumentSummary};
 use crate::errors::ErrorRecord;
 use anyhow::{Context, Result};
 use polars::prelude::*;
+use polars_io::prelude::{CsvWriter, JsonFormat, JsonWriter, KeyValueMetadata, ParquetReader, ParquetWriter};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::BufWriter;
@@ -205,8 +206,8 @@ impl TableWriter {
 /// [`TableStream::finish`]. Chunk boundaries depend only on the inputs, so output is
 /// byte-identical whatever the number of threads.
 pub struct TableStream {
-    csv: Option<polars::io::csv::write::BatchedWriter<BufWriter<File>>>,
-    parquet: Option<polars::io::parquet::write::BatchedWriter<BufWriter<File>>>,
+    csv: Option<polars_io::csv::write::BatchedWriter<BufWriter<File>>>,
+    parquet: Option<polars_io::parquet::write::BatchedWriter<BufWriter<File>>>,
     jsonl: Option<BufWriter<File>>,
     paths: Vec<PathBuf>,
     name: String,

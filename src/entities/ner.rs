@@ -5,7 +5,7 @@
 //! Viterbi.
 
 use super::conll::{self, NerScores, Sentence};
-use crate::model::bert::{Bert, BertLayer};
+use crate::model::bert::{forward_stack, Bert, BertLayer};
 use crate::model::encoder::{windows, Window};
 use crate::model::train::{dropout, init_vars, optimizers, save_weights, SplitMix};
 use crate::model::Encoder;
@@ -252,12 +252,10 @@ impl NerHead {
         drop: Option<(f32, &mut SplitMix)>,
     ) -> Result<Tensor> {
         let bias = Bert::mask_bias(mask)?;
-        let mut x = h
+        let x = h
             .broadcast_add(&self.shape_in.forward(shapes)?)?
             .broadcast_add(&self.lex_in.forward(lex)?)?;
-        for l in &self.layers {
-            x = l.forward(&x, &bias)?;
-        }
+        let x = forward_stack(&self.layers, x, &bias)?;
         let mut z = Tensor::cat(&[x, self.shape_out.forward(shapes)?, lex.clone()], D::Minus1)?;
         if let Some((p, rng)) = drop {
             z = dropout(&z, p, rng)?;

@@ -2,15 +2,15 @@
 //! training can run a slice of layers (cache the frozen bottom, train the top) and so that the
 //! forward pass is ours to optimise.
 
+use super::fast::{FastLayer, LayerWeights};
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder};
 use serde::Deserialize;
 
-/// GELU with erf, for inference: erf by Abramowitz and Stegun 7.1.26 (absolute error below
-/// 1.5e-7), which the compiler vectorises, instead of libm's scalar erf (a seventh of the encoder's
-/// time in profiles). Training uses candle's `gelu_erf`, which has a backward pass.
-struct FastGelu;
-
+/// erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7), which the compiler
+/// vectorises, instead of libm's scalar erf (a seventh of the encoder's time in profiles).
+/// Training uses candle's `gelu_erf`, which has a backward pass.
+#[inline(always)]
 fn erf_approx(x: f32) -> f32 {
     let (p, a1, a2, a3, a4, a5) = (
         0.327_591_1f32,
@@ -22,40 +22,14 @@ fn erf_approx(x: f32) -> f32 {
     );
     let ax = x.abs();
     let t = 1.0 / (1.0 + p * ax);
-    let y = 1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * (-ax * ax).exp();
+    let y = 1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * super::fast::exp_approx(-ax * ax);
     y.copysign(x)
 }
 
-impl candle_core::CustomOp1 for FastGelu {
-    fn name(&self) -> &'static str {
-        "fast-gelu-erf"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &candle_core::CpuStorage,
-        layout: &candle_core::Layout,
-    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let candle_core::CpuStorage::F32(data) = storage else {
-            candle_core::bail!("fast-gelu-erf takes f32");
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("fast-gelu-erf takes a contiguous tensor");
-        };
-        let out: Vec<f32> = data[start..end]
-            .iter()
-            .map(|&x| 0.5 * x * (1.0 + erf_approx(x * std::f32::consts::FRAC_1_SQRT_2)))
-            .collect();
-        Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
-    }
-}
-
-fn gelu_inference(x: &Tensor) -> Result<Tensor> {
-    if x.dtype() == DType::F32 && x.device().is_cpu() {
-        x.contiguous()?.apply_op1_no_bwd(&FastGelu)
-    } else {
-        x.gelu_erf()
-    }
+/// GELU (erf form) of one value, with the approximated erf.
+#[inline(always)]
+pub(crate) fn gelu_erf_scalar(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf_approx(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
 /// The fields of a Hugging Face BERT `config.json` that matter here.
@@ -133,7 +107,15 @@ impl Embeddings {
 }
 
 /// One transformer layer: self-attention and feed-forward, each with residual and LayerNorm.
-pub struct BertLayer {
+/// Layers loaded for inference run on [`FastLayer`]; layers being trained run on candle's
+/// differentiable ops.
+pub enum BertLayer {
+    Inference(FastLayer),
+    Trainable(CandleLayer),
+}
+
+/// A layer in candle ops, every one with a backward pass.
+pub struct CandleLayer {
     query: Linear,
     key: Linear,
     value: Linear,
@@ -144,21 +126,81 @@ pub struct BertLayer {
     out_norm: Norm,
     heads: usize,
     head_dim: usize,
-    differentiable: bool,
+}
+
+fn flat(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()
 }
 
 impl BertLayer {
-    /// A layer for inference (fused kernels).
+    /// A layer for inference.
     pub fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
-        Self::load_with(vb, c, false)
+        let l = CandleLayer::load(vb, c, false)?;
+        let lin = |l: &Linear| -> Result<(Vec<f32>, Vec<f32>)> {
+            let bias = l
+                .bias()
+                .ok_or_else(|| candle_core::Error::Msg("a BERT linear layer has no bias".into()))?;
+            Ok((flat(l.weight())?, flat(bias)?))
+        };
+        let norm = |n: &Norm| -> Result<(Vec<f32>, Vec<f32>)> { Ok((flat(&n.weight)?, flat(&n.bias)?)) };
+        let weights = LayerWeights {
+            query: lin(&l.query)?,
+            key: lin(&l.key)?,
+            value: lin(&l.value)?,
+            attn_out: lin(&l.attn_out)?,
+            attn_norm: norm(&l.attn_norm)?,
+            intermediate: lin(&l.intermediate)?,
+            output: lin(&l.output)?,
+            out_norm: norm(&l.out_norm)?,
+        };
+        Ok(Self::Inference(FastLayer::new(
+            weights,
+            c.num_attention_heads,
+            c.layer_norm_eps,
+        )))
     }
 
     /// A layer whose every operation has a backward pass, for training.
     pub fn load_trainable(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
-        Self::load_with(vb, c, true)
+        Ok(Self::Trainable(CandleLayer::load(vb, c, true)?))
     }
 
-    fn load_with(vb: VarBuilder, c: &BertConfig, differentiable: bool) -> Result<Self> {
+    /// `x`: [batch, len, hidden]; `mask_bias`: [batch, 1, 1, len], 0 for tokens and a large
+    /// negative number for padding.
+    pub fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
+        forward_stack(std::slice::from_ref(self), x.clone(), mask_bias)
+    }
+}
+
+/// Runs `layers` in order. Consecutive inference layers share one copy out of and back into a
+/// tensor.
+pub fn forward_stack(layers: &[BertLayer], x: Tensor, mask_bias: &Tensor) -> Result<Tensor> {
+    let mut x = x;
+    let mut k = 0;
+    while k < layers.len() {
+        match &layers[k] {
+            BertLayer::Trainable(l) => {
+                x = l.forward(&x, mask_bias)?;
+                k += 1;
+            }
+            BertLayer::Inference(_) => {
+                let (b, t, h) = x.dims3()?;
+                let device = x.device().clone();
+                let mut v = flat(&x)?;
+                let bias = flat(mask_bias)?;
+                while let Some(BertLayer::Inference(l)) = layers.get(k) {
+                    v = l.forward(&v, &bias, b, t);
+                    k += 1;
+                }
+                x = Tensor::from_vec(v, (b, t, h), &device)?;
+            }
+        }
+    }
+    Ok(x)
+}
+
+impl CandleLayer {
+    fn load(vb: VarBuilder, c: &BertConfig, differentiable: bool) -> Result<Self> {
         let h = c.hidden_size;
         Ok(Self {
             query: linear(h, h, vb.pp("attention.self.query"))?,
@@ -171,13 +213,10 @@ impl BertLayer {
             out_norm: Norm::load(h, c.layer_norm_eps, vb.pp("output.LayerNorm"), differentiable)?,
             heads: c.num_attention_heads,
             head_dim: h / c.num_attention_heads,
-            differentiable,
         })
     }
 
-    /// `x`: [batch, len, hidden]; `mask_bias`: [batch, 1, 1, len], 0 for tokens and a large
-    /// negative number for padding.
-    pub fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
         let (b, t, h) = x.dims3()?;
         let split = |y: Tensor| -> Result<Tensor> {
             y.reshape((b, t, self.heads, self.head_dim))?
@@ -189,19 +228,10 @@ impl BertLayer {
         let v = split(self.value.forward(x)?)?;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask_bias)?;
-        let probs = if self.differentiable {
-            candle_nn::ops::softmax(&scores, D::Minus1)?
-        } else {
-            candle_nn::ops::softmax_last_dim(&scores)?
-        };
+        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
         let a = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let i = self.intermediate.forward(&a)?;
-        let i = if self.differentiable {
-            i.gelu_erf()?
-        } else {
-            gelu_inference(&i)?
-        };
+        let i = self.intermediate.forward(&a)?.gelu_erf()?;
         self.out_norm.forward(&(self.output.forward(&i)? + a)?)
     }
 }
@@ -235,10 +265,8 @@ impl Bert {
     /// Hidden states after the embeddings and `layers[..upto]`.
     pub fn forward_upto(&self, ids: &Tensor, mask: &Tensor, upto: usize) -> Result<Tensor> {
         let bias = Self::mask_bias(mask)?;
-        let mut x = self.embeddings.forward(ids)?;
-        for layer in &self.layers[..upto.min(self.layers.len())] {
-            x = layer.forward(&x, &bias)?;
-        }
+        let x = self.embeddings.forward(ids)?;
+        let x = forward_stack(&self.layers[..upto.min(self.layers.len())], x, &bias)?;
         Ok(x)
     }
 

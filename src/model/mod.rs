@@ -3,6 +3,7 @@
 
 pub mod bert;
 pub mod encoder;
+pub mod fast;
 pub mod store;
 pub mod train;
 

@@ -487,6 +487,10 @@ fn find_cues(s: &Sent, lex: &Lexicon) -> Vec<CueHit> {
                     t == w
                 }
             });
+            if matched && is_title(s, i, n) {
+                i += n;
+                continue 'outer;
+            }
             if matched {
                 hits.push(CueHit {
                     cue: ci,
@@ -500,6 +504,17 @@ fn find_cues(s: &Sent, lex: &Lexicon) -> Vec<CueHit> {
         i += 1;
     }
     hits
+}
+
+/// A cue that is part of a name or title: capitalised in mid-sentence and followed by another
+/// capitalised word (Michelle Obama's "Let's Move!" campaign).
+fn is_title(s: &Sent, start: usize, n: usize) -> bool {
+    let capitalised = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+    let mid_sentence = s.words[..start].iter().any(|w| w.chars().any(char::is_alphanumeric));
+    mid_sentence
+        && !matches!(s.lw[start - 1].as_str(), ":" | ";")
+        && capitalised(s.words[start])
+        && s.words.get(start + n).is_some_and(|w| capitalised(w))
 }
 
 /// The first token of the clause a cue at `cue_start` belongs to.

@@ -7,7 +7,7 @@
 //! target works, not only those seen in training. Output: against, favor, neutral.
 
 use super::data::{Stance, StanceExample};
-use crate::model::bert::{Bert, BertLayer};
+use crate::model::bert::{forward_stack, Bert, BertLayer};
 use crate::model::train::{dropout, init_vars, optimizers, save_weights, SplitMix};
 use crate::model::Encoder;
 use anyhow::{bail, Context, Result};
@@ -132,10 +132,7 @@ impl StanceHead {
         let x = Tensor::cat(&[target.broadcast_add(&seg.i(0)?)?, text.broadcast_add(&seg.i(1)?)?], 1)?;
         let mask = Tensor::cat(&[target_mask, text_mask], 1)?;
         let bias = Bert::mask_bias(&mask)?;
-        let mut x = x;
-        for l in &self.layers {
-            x = l.forward(&x, &bias)?;
-        }
+        let x = forward_stack(&self.layers, x, &bias)?;
         let tt = target.dim(1)?;
         let tx = text.dim(1)?;
         let cls = x.i((.., 0, ..))?;

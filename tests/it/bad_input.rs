@@ -4,7 +4,7 @@ use crate::common::*;
 
 #[test]
 fn each_kind_of_bad_input_is_an_error_row_and_the_rest_is_kept() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let (code, err) = analyze(&[&fixture("bad"), &reference()], dir.path());
     assert_eq!(code, 3, "exit 3 when some inputs failed: {err}");
     let errors = parquet(dir.path(), "errors");
@@ -65,7 +65,7 @@ fn each_kind_of_bad_input_is_an_error_row_and_the_rest_is_kept() {
 
 #[test]
 fn a_five_megabyte_document_is_analysed_whole() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let para = "Khamenei said the talks in Geneva would fail. The U.S. disagreed, and Mr. Kerry flew to Vienna on Jan. 5 for 3.5 days.\n\n";
     let n = 5_000_000 / para.len() + 1;
     let path = dir.path().join("long.txt");
@@ -101,7 +101,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn a_missing_input_is_an_error_row() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let (code, _) = analyze(&["no/such/folder", &reference()], dir.path());
     assert_eq!(code, 3);
     let errors = parquet(dir.path(), "errors");

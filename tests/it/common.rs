@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use polars::prelude::*;
+use polars_io::prelude::{ParquetReader, SerReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -117,4 +118,38 @@ pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
                 .collect()
         })
         .collect()
+}
+
+/// A fresh folder under the system's temporary folder, removed when dropped. Written here rather
+/// than taken from the tempfile crate: a dev-dependency that switches on extra features of shared
+/// dependencies (rustix, getrandom) makes `cargo test` rebuild polars with different features
+/// from `cargo build`, doubling a cold build.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn tempdir() -> std::io::Result<TempDir> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let path = std::env::temp_dir().join(format!(
+        "rhetor-test-{}-{}-{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&path)?;
+    Ok(TempDir(path))
 }

@@ -51,7 +51,7 @@ fn full_run() -> &'static PathBuf {
 
 #[test]
 fn compare_by_author_and_year_on_the_sample_corpus() {
-    let out = tempfile::tempdir().unwrap();
+    let out = tempdir().unwrap();
     let o = rhetor(&[
         "compare",
         &sample_run().display().to_string(),
@@ -130,7 +130,7 @@ fn compare_by_author_and_year_on_the_sample_corpus() {
 
 #[test]
 fn unknown_groups_and_keyness_by_hand() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let run = dir.path().join("run");
     let (code, err) = analyze(&[&fixture("compare")], &run);
     assert_eq!(code, 0, "{err}");

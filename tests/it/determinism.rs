@@ -4,8 +4,8 @@ use crate::common::*;
 
 #[test]
 fn jobs_1_and_jobs_2_write_identical_tables() {
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
+    let a = tempdir().unwrap();
+    let b = tempdir().unwrap();
     let inputs = ["data/corpus", &fixture("formats"), &fixture("bad")];
     let run = |out: &std::path::Path, jobs: &str| {
         let mut args: Vec<&str> = inputs.to_vec();
@@ -52,8 +52,8 @@ fn jobs_1_and_jobs_2_write_identical_tables() {
 
 #[test]
 fn entity_tables_do_not_depend_on_jobs() {
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
+    let a = tempdir().unwrap();
+    let b = tempdir().unwrap();
     let sotu = "data/corpus/sotu/2012-01-24_barack-obama_state-of-the-union.txt";
     for (out, jobs) in [(a.path(), "1"), (b.path(), "2")] {
         let (code, err) = analyze_full(&[&reference(), sotu, "--jobs", jobs], out);

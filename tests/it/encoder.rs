@@ -98,3 +98,57 @@ fn long_texts_are_windowed_not_truncated() {
         "the two windows really give different vectors, so the choice matters"
     );
 }
+
+/// The inference layers (plain f32 buffers and direct gemm calls) against candle's
+/// differentiable ops, on a padded batch of real sentences: the same numbers on every real token.
+#[test]
+fn inference_layers_match_the_differentiable_layers() {
+    use candle_core::{DType, Device, Tensor};
+    use rhetor::model::bert::{forward_stack, Bert, BertLayer};
+    let enc = encoder();
+    let weights = MINILM.locate().unwrap().join("model.safetensors");
+    // SAFETY: read-only map of the cached model file, which nothing writes during the test.
+    let vb = unsafe { candle_nn::VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu) }.unwrap();
+    let layers = enc.bert.layers.len();
+    let trainable: Vec<BertLayer> = (0..layers)
+        .map(|i| BertLayer::load_trainable(vb.pp(format!("encoder.layer.{i}")), &enc.bert.config).unwrap())
+        .collect();
+    let texts = [
+        "Ayatollah Ali Khamenei has the final say on the nuclear file, and the P5+1 knows it.",
+        "Sanctions must be intensified.",
+        "Talks resumed in Istanbul.",
+    ];
+    let (cls, sep) = enc.cls_sep();
+    let seqs: Vec<Vec<u32>> = texts
+        .iter()
+        .map(|t| [vec![cls], enc.tokenize(t).unwrap().ids, vec![sep]].concat())
+        .collect();
+    let t = seqs.iter().map(Vec::len).max().unwrap();
+    let (mut ids, mut mask) = (Vec::new(), Vec::new());
+    for s in &seqs {
+        ids.extend(s.iter().copied().chain(std::iter::repeat_n(0, t - s.len())));
+        mask.extend((0..t).map(|k| u32::from(k < s.len())));
+    }
+    let ids = Tensor::from_vec(ids, (seqs.len(), t), &Device::Cpu).unwrap();
+    let mask = Tensor::from_vec(mask, (seqs.len(), t), &Device::Cpu).unwrap();
+    let embedded = enc.bert.forward_upto(&ids, &mask, 0).unwrap();
+    let bias = Bert::mask_bias(&mask).unwrap();
+    let fast = forward_stack(&enc.bert.layers, embedded.clone(), &bias)
+        .unwrap()
+        .to_vec3::<f32>()
+        .unwrap();
+    let slow = forward_stack(&trainable, embedded, &bias)
+        .unwrap()
+        .to_vec3::<f32>()
+        .unwrap();
+    let mut worst = 0f32;
+    for (b, s) in seqs.iter().enumerate() {
+        for k in 0..s.len() {
+            for (x, y) in fast[b][k].iter().zip(&slow[b][k]) {
+                worst = worst.max((x - y).abs());
+            }
+        }
+    }
+    assert!(worst < 1e-4, "largest difference on a real token: {worst}");
+    assert!(fast[0][1].iter().any(|v| v.abs() > 0.1), "real activations, not zeros");
+}

@@ -9,7 +9,7 @@ fn last_json(stdout: &[u8]) -> serde_json::Value {
 
 #[test]
 fn a_tiny_model_trains_end_to_end_and_eval_reproduces_its_score() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let out = dir.path().join("ner-tiny");
     let data = fixture("ner/tiny-train.tsv");
     let o = rhetor(&[
@@ -69,7 +69,7 @@ fn eval_reads_both_layouts_and_tag_schemes_alike() {
 
 #[test]
 fn the_reference_document_is_linked() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let (code, err) = analyze_full(&[&reference()], dir.path());
     assert_eq!(code, 0, "{err}");
     let text = strs(&parquet(dir.path(), "texts"), "text")[0].clone().unwrap();
@@ -187,7 +187,7 @@ fn the_reference_document_is_linked() {
 
 #[test]
 fn user_entities_extend_and_override_the_knowledge_base() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let user = dir.path().join("mine.csv");
     std::fs::write(
         &user,
@@ -213,7 +213,7 @@ fn user_entities_extend_and_override_the_knowledge_base() {
 
 #[test]
 fn an_entity_on_a_window_boundary_is_found_whole() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     // One sentence far longer than a window (126 subwords), with a name the knowledge base does
     // not know placed where the first window ends.
     let filler = "the committee continued its long and careful review of the budget";

@@ -4,7 +4,7 @@ use crate::common::*;
 
 #[test]
 fn each_format_is_read_with_its_metadata() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let (code, err) = analyze(&[&fixture("formats")], dir.path());
     assert_eq!(code, 0, "{err}");
     let docs = parquet(dir.path(), "documents");
@@ -82,7 +82,7 @@ fn each_format_is_read_with_its_metadata() {
 
 #[test]
 fn metadata_precedence() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let (code, err) = analyze(
         &[
             &fixture("precedence"),

@@ -44,7 +44,7 @@ fn by_action<'a>(rows: &'a [Row], action: &str) -> &'a Row {
 
 #[test]
 fn reference_document_recommendations_and_non_recommendations() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let (code, err) = analyze_full(&[&reference(), "--no-stance"], dir.path());
     assert_eq!(code, 0, "{err}");
     let rows = rows(dir.path());
@@ -129,7 +129,7 @@ fn reference_document_recommendations_and_non_recommendations() {
 
 #[test]
 fn quotes_pronouns_and_modal_non_recommendations() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let (code, err) = analyze_full(&[&fixture("recommend/quotes.md"), "--no-stance"], dir.path());
     assert_eq!(code, 0, "{err}");
     let rows = rows(dir.path());
@@ -155,7 +155,7 @@ fn quotes_pronouns_and_modal_non_recommendations() {
 
 #[test]
 fn user_cues_and_instruments_extend_the_rules() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let extra = dir.path().join("extra.toml");
     std::fs::write(
         &extra,
@@ -191,4 +191,19 @@ fn user_cues_and_instruments_extend_the_rules() {
     assert_eq!(get(sabotage, "polarity"), "refrain");
     assert_eq!(get(sabotage, "modality"), "must not");
     assert_eq!(get(sabotage, "instrument"), "cyber");
+}
+
+/// Regression: Michelle Obama's "Let's Move!" (a programme's name) was read as a recommendation.
+#[test]
+fn names_with_cue_words_are_not_recommendations() {
+    let dir = tempdir().unwrap();
+    let (code, err) = analyze_full(&[&fixture("recommend/titles.md"), "--no-stance"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let rows = rows(dir.path());
+    assert!(rows.iter().all(|r| !get(r, "text").contains("Let's Move")), "{rows:#?}");
+    let expand = by_action(&rows, "expand that partnership to every school");
+    assert_eq!(get(expand, "modality").to_lowercase(), "let us");
+    assert_eq!(get(expand, "polarity"), "act");
+    by_action(&rows, "pass the bill");
+    assert_eq!(rows.len(), 2, "{rows:#?}");
 }

@@ -2,13 +2,8 @@
 
 use crate::common::*;
 
-fn run() -> (
-    tempfile::TempDir,
-    polars::prelude::DataFrame,
-    String,
-    polars::prelude::DataFrame,
-) {
-    let dir = tempfile::tempdir().unwrap();
+fn run() -> (TempDir, polars::prelude::DataFrame, String, polars::prelude::DataFrame) {
+    let dir = tempdir().unwrap();
     let (code, err) = analyze(&[&reference()], dir.path());
     assert_eq!(code, 0, "{err}");
     let docs = parquet(dir.path(), "documents");

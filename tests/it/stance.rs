@@ -36,7 +36,7 @@ fn f1(rows: &[(String, String, String, String)], class: &str) -> f64 {
 
 #[test]
 fn eval_stance_semeval_layout_reports_f_avg_of_its_predictions() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let pred_path = dir.path().join("pred.csv");
     let o = rhetor(&[
         "eval",
@@ -78,7 +78,7 @@ fn eval_stance_semeval_layout_reports_f_avg_of_its_predictions() {
 
 #[test]
 fn eval_stance_vast_layout_reports_macro_f1_of_its_predictions() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let pred_path = dir.path().join("pred.csv");
     let o = rhetor(&[
         "eval",
@@ -104,7 +104,7 @@ fn eval_stance_vast_layout_reports_macro_f1_of_its_predictions() {
 
 #[test]
 fn bad_gold_files_are_clear_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let t = dir.path().join("abortion");
     std::fs::create_dir_all(&t).unwrap();
     std::fs::write(t.join("val_text.txt"), "one\ntwo\n").unwrap();
@@ -135,7 +135,7 @@ fn find<'a>(
 
 #[test]
 fn reference_document_stances() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let (code, err) = analyze_full(&[&reference()], dir.path());
     assert_eq!(code, 0, "{err}");
     let rows = csv_rows(&dir.path().join("stances.csv"));
@@ -175,7 +175,7 @@ fn reference_document_stances() {
 
 #[test]
 fn user_targets_add_and_replace() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir().unwrap();
     let targets = dir.path().join("targets.toml");
     std::fs::write(
         &targets,
