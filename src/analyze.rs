@@ -4,7 +4,7 @@ use crate::corpus::metadata::MetadataTable;
 use crate::corpus::rules::Rules;
 use crate::corpus::{self, Census, FileReading, InputFile};
 use crate::document::{Document, DocumentSummary};
-use crate::errors::ErrorRecord;
+use crate::errors::{config_error, ErrorRecord};
 use crate::manifest::{InputEntry, Manifest, ModelEntry};
 use crate::pipeline::Pipeline;
 use crate::tables::{self, OutFormat, TableStream, TableWriter};
@@ -185,9 +185,9 @@ pub struct AnalyzeSummary {
 pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
     let started = chrono::Utc::now();
     let timer = std::time::Instant::now();
-    let rules = Rules::load(&config.rules, config.no_default_rules)?;
+    let rules = Rules::load(&config.rules, config.no_default_rules).map_err(config_error)?;
     let table = match &config.metadata {
-        Some(p) => MetadataTable::load(p)?,
+        Some(p) => MetadataTable::load(p).map_err(config_error)?,
         None => MetadataTable::default(),
     };
     let (pipeline, models) = build_pipeline(config)?;
@@ -332,7 +332,7 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
                 config.ner_model.display()
             )
         })?;
-        let kb = crate::entities::kb::KnowledgeBase::load(&config.entity_files, false)?;
+        let kb = crate::entities::kb::KnowledgeBase::load(&config.entity_files, false).map_err(config_error)?;
         models.push(ModelEntry {
             id: base.id.to_string(),
             sha256: base.sha256(),
@@ -361,7 +361,8 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
     }
     // Stance reads the author's recommendations, so they run whenever stance does.
     if config.recommendations || config.stance {
-        let lexicon = crate::recommend::lexicon::Lexicon::load(&config.cue_files, &config.instrument_files)?;
+        let lexicon = crate::recommend::lexicon::Lexicon::load(&config.cue_files, &config.instrument_files)
+            .map_err(config_error)?;
         models.push(ModelEntry {
             id: "recommendation-rules".into(),
             sha256: crate::corpus::sha256_hex(format!("{:?}{:?}", lexicon.cues, lexicon.instruments).as_bytes()),
@@ -400,7 +401,7 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
                 config.stance_model.display()
             )
         })?;
-        let targets = crate::stance::targets::Targets::load(&config.target_files)?;
+        let targets = crate::stance::targets::Targets::load(&config.target_files).map_err(config_error)?;
         models.push(ModelEntry {
             id: format!("stance:{}", model.config.name),
             sha256: model.sha256.clone(),

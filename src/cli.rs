@@ -837,19 +837,7 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
         }
         Err(e) => {
             eprintln!("rhetor analyze: error: {e:#}");
-            let is_config = e.chain().any(|c| {
-                let m = c.to_string();
-                m.contains("rules file")
-                    || m.contains("metadata table")
-                    || m.contains("regular expression")
-                    || m.contains("entities file")
-                    || m.contains("targets file")
-                    || m.contains("every target needs")
-                    || m.contains("cue file")
-                    || m.contains("a cue has")
-                    || m.contains("instrument file")
-                    || m.contains("an instrument has")
-            });
+            let is_config = crate::errors::is_config_error(&e);
             if is_config {
                 EXIT_USAGE
             } else {

@@ -212,7 +212,11 @@ mod tests {
         );
         // Regression: Ukraine and Burma were NIL in the State of the Union addresses.
         let words = ["Ukrainian", "forces", "defend", "Ukraine", ";", "Burma", "and", "Cuba"];
-        let names: Vec<&str> = kb.find(&words).iter().map(|m| kb.entities[m.entity].id.as_str()).collect();
+        let names: Vec<&str> = kb
+            .find(&words)
+            .iter()
+            .map(|m| kb.entities[m.entity].id.as_str())
+            .collect();
         assert_eq!(names, vec!["Q212", "Q212", "Q836", "Q241"]);
         // Capitalised forms are case-sensitive: "us" is not the United States.
         assert!(kb.find(&["let", "us", "go"]).is_empty());

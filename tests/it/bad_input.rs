@@ -97,6 +97,17 @@ fn usage_errors_exit_2() {
     let o = rhetor(&["analyze", REFERENCE, "--metadata", "no/such/file.csv"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/file.csv"));
+    // A rules file with an invalid regular expression, and a missing cue file: both name the file.
+    let dir = tempdir().unwrap();
+    let rules = dir.path().join("site.toml");
+    std::fs::write(&rules, "[bio]\npatterns = [\"(unclosed\"]\n").unwrap();
+    let rules = rules.display().to_string();
+    let o = rhetor(&["analyze", REFERENCE, "--no-entities", "--rules", &rules]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("site.toml"));
+    let o = rhetor(&["analyze", REFERENCE, "--no-entities", "--cues", "no/such/cues.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/cues.toml"));
 }
 
 #[test]
