@@ -549,12 +549,7 @@ fn kwic(a: KwicArgs) -> anyhow::Result<()> {
     crate::kwic::print(&hits, 120);
     let out = a.out.unwrap_or_else(|| a.results.join("kwic.csv"));
     let mut df = crate::kwic::frame(&hits)?;
-    let mut f = std::fs::File::create(&out).with_context(|| format!("cannot write {}", out.display()))?;
-    use polars_io::prelude::SerWriter;
-    polars_io::prelude::CsvWriter::new(&mut f)
-        .include_bom(true)
-        .finish(&mut df)
-        .map_err(anyhow::Error::from)
+    crate::tables::write_frame(&mut df, &out, crate::tables::OutFormat::Csv, &[])
         .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
         "rhetor: {} hits of {:?}; written to {}",

@@ -296,7 +296,8 @@ impl TableStream {
     }
 }
 
-fn write_frame(df: &mut DataFrame, path: &Path, format: OutFormat, provenance: &[(String, String)]) -> Result<()> {
+/// Writes one frame to `path` in `format` (provenance goes into Parquet's key-value metadata).
+pub fn write_frame(df: &mut DataFrame, path: &Path, format: OutFormat, provenance: &[(String, String)]) -> Result<()> {
     let mut file = BufWriter::new(File::create(path)?);
     match format {
         // UTF-8 with BOM so Excel detects the encoding; RFC 4180 quoting.

@@ -135,7 +135,8 @@ fn flat(t: &Tensor) -> Result<Vec<f32>> {
 impl BertLayer {
     /// A layer for inference.
     pub fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
-        let l = CandleLayer::load(vb, c, false)?;
+        // The candle loader reads the weights (names and shapes checked); they are then copied out.
+        let l = CandleLayer::load(vb, c)?;
         let lin = |l: &Linear| -> Result<(Vec<f32>, Vec<f32>)> {
             let bias = l
                 .bias()
@@ -162,18 +163,13 @@ impl BertLayer {
 
     /// A layer whose every operation has a backward pass, for training.
     pub fn load_trainable(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
-        Ok(Self::Trainable(CandleLayer::load(vb, c, true)?))
-    }
-
-    /// `x`: [batch, len, hidden]; `mask_bias`: [batch, 1, 1, len], 0 for tokens and a large
-    /// negative number for padding.
-    pub fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
-        forward_stack(std::slice::from_ref(self), x.clone(), mask_bias)
+        Ok(Self::Trainable(CandleLayer::load(vb, c)?))
     }
 }
 
-/// Runs `layers` in order. Consecutive inference layers share one copy out of and back into a
-/// tensor.
+/// Runs `layers` in order. `x`: [batch, len, hidden]; `mask_bias`: [batch, 1, 1, len], 0 for
+/// tokens and a large negative number for padding. Consecutive inference layers share one copy
+/// out of and back into a tensor.
 pub fn forward_stack(layers: &[BertLayer], x: Tensor, mask_bias: &Tensor) -> Result<Tensor> {
     let mut x = x;
     let mut k = 0;
@@ -200,17 +196,17 @@ pub fn forward_stack(layers: &[BertLayer], x: Tensor, mask_bias: &Tensor) -> Res
 }
 
 impl CandleLayer {
-    fn load(vb: VarBuilder, c: &BertConfig, differentiable: bool) -> Result<Self> {
+    fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
         let h = c.hidden_size;
         Ok(Self {
             query: linear(h, h, vb.pp("attention.self.query"))?,
             key: linear(h, h, vb.pp("attention.self.key"))?,
             value: linear(h, h, vb.pp("attention.self.value"))?,
             attn_out: linear(h, h, vb.pp("attention.output.dense"))?,
-            attn_norm: Norm::load(h, c.layer_norm_eps, vb.pp("attention.output.LayerNorm"), differentiable)?,
+            attn_norm: Norm::load(h, c.layer_norm_eps, vb.pp("attention.output.LayerNorm"), true)?,
             intermediate: linear(h, c.intermediate_size, vb.pp("intermediate.dense"))?,
             output: linear(c.intermediate_size, h, vb.pp("output.dense"))?,
-            out_norm: Norm::load(h, c.layer_norm_eps, vb.pp("output.LayerNorm"), differentiable)?,
+            out_norm: Norm::load(h, c.layer_norm_eps, vb.pp("output.LayerNorm"), true)?,
             heads: c.num_attention_heads,
             head_dim: h / c.num_attention_heads,
         })

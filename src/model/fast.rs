@@ -322,8 +322,8 @@ fn sum8(a: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + rest.iter().sum::<f32>()
 }
 
-/// e^x for x <= 0 ... 88: 2^n times a degree-6 polynomial on the remainder (relative error
-/// about 2e-7), written so that loops over it vectorise, unlike calls into libm.
+/// e^x for x in [-87, 88] (clamped outside): 2^n times a degree-6 polynomial on the remainder
+/// (relative error about 2e-7), written so that loops over it vectorise, unlike calls into libm.
 #[inline(always)]
 pub(crate) fn exp_approx(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);

@@ -487,16 +487,14 @@ fn find_cues(s: &Sent, lex: &Lexicon) -> Vec<CueHit> {
                     t == w
                 }
             });
-            if matched && is_title(s, i, n) {
-                i += n;
-                continue 'outer;
-            }
             if matched {
-                hits.push(CueHit {
-                    cue: ci,
-                    start: i,
-                    end: i + n,
-                });
+                if !is_title(s, i, n) {
+                    hits.push(CueHit {
+                        cue: ci,
+                        start: i,
+                        end: i + n,
+                    });
+                }
                 i += n;
                 continue 'outer;
             }
