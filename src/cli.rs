@@ -216,6 +216,34 @@ pub enum EvalCommand {
     },
     /// Stance scores of a stance model: per target, F_avg (SemEval) and macro F1 (VAST).
     Stance(EvalStanceArgs),
+    /// Article text extracted from web pages against gold data, and pages per second.
+    Extraction(EvalExtractionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalExtractionArgs {
+    /// A snippets folder (expectations.jsonl + pages/NAME.html, as trafilatura's evaluation) or a
+    /// benchmark folder (ground-truth.json mapping ids to {"articleBody": ...} + html/ID.html).
+    pub dataset: PathBuf,
+    /// Benchmark layout: compare n-grams of this many \w+ tokens (4 as the benchmarks; 1 for plain
+    /// token scores).
+    #[arg(long, default_value_t = 4)]
+    pub ngram: usize,
+    /// Timed passes over all pages (pages per second is over the median pass).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Write each page's extracted text to DIR/ID.txt.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print one line per page (with the missed and leaked snippets).
+    #[arg(long)]
+    pub per_page: bool,
+    /// Print one JSON object on the last line (with per-page scores).
+    #[arg(long)]
+    pub json: bool,
+    /// Extra boilerplate rules, appended to the built-in ones (as for analyze); repeatable.
+    #[arg(long, value_name = "FILE.toml")]
+    pub rules: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -377,6 +405,7 @@ pub fn main() -> i32 {
             report(train_recommend(&data, &out), "train recommend")
         }
         Command::Eval(EvalCommand::Stance(e)) => report(eval_stance(e), "eval stance"),
+        Command::Eval(EvalCommand::Extraction(e)) => report(eval_extraction(e), "eval extraction"),
         Command::Compare(c) => report(compare(c), "compare"),
         Command::Kwic(k) => report(kwic(k), "kwic"),
         Command::Report(r) => report(
@@ -575,6 +604,50 @@ fn train_recommend(data: &std::path::Path, out: &std::path::Path) -> anyhow::Res
         c.cv_recall,
         c.cv_f1
     );
+    Ok(())
+}
+
+fn eval_extraction(e: EvalExtractionArgs) -> anyhow::Result<()> {
+    let rules = crate::corpus::rules::Rules::load(&e.rules, false)?;
+    let dir = crate::eval_extraction::dataset_dir(&e.dataset);
+    let s = crate::eval_extraction::evaluate(&dir, &rules, e.ngram.max(1), e.repeat, e.out.as_deref())?;
+    if e.per_page {
+        println!("{:50} {:>6} {:>6} {:>6} {:>7}", "page", "P", "R", "F1", "chars");
+        for p in &s.per_page {
+            println!(
+                "{:50} {:6.3} {:6.3} {:6.3} {:7}",
+                p.id.chars().take(50).collect::<String>(),
+                p.precision,
+                p.recall,
+                p.f1,
+                p.chars
+            );
+            for m in &p.missed {
+                println!("    missed: {:?}", m.chars().take(100).collect::<String>());
+            }
+            for l in &p.leaked {
+                println!("    leaked: {:?}", l.chars().take(100).collect::<String>());
+            }
+        }
+    }
+    let what = match s.layout {
+        crate::eval_extraction::Layout::Snippets => "snippets, micro-averaged".to_string(),
+        crate::eval_extraction::Layout::Benchmark => format!("{}-gram shingles, mean over pages", s.ngram.unwrap_or(4)),
+    };
+    println!(
+        "{}: {} pages ({what}); precision {:.3} recall {:.3} F1 {:.3}; {} pages without text; {:.1} pages/s (median of {} passes, one thread)",
+        dir.display(),
+        s.pages,
+        s.precision,
+        s.recall,
+        s.f1,
+        s.pages_without_text,
+        s.pages_per_second,
+        s.pass_seconds.len()
+    );
+    if e.json {
+        println!("{}", serde_json::to_string(&s)?);
+    }
     Ok(())
 }
 

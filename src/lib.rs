@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod document;
 pub mod entities;
 pub mod errors;
+pub mod eval_extraction;
 pub mod kwic;
 pub mod manifest;
 pub mod model;

@@ -207,6 +207,18 @@ fn word_count(s: &str) -> usize {
     s.split_whitespace().count()
 }
 
+/// How a dropped section began: at a heading of this level, or at a plain line.
+#[derive(Debug, Clone, Copy)]
+enum Section {
+    Heading(u8),
+    Line,
+}
+
+/// A paragraph that reads as article prose: long enough and ending a sentence.
+fn is_body_like(text: &str) -> bool {
+    word_count(text) >= 30 && text.trim_end().ends_with(['.', '!', '?', '"', '”', '’', ')'])
+}
+
 /// A block after inline cleanup, with what the cleaner needs to know about it.
 struct Item {
     kind: BlockKind,
@@ -242,33 +254,61 @@ pub fn clean_blocks(raw: &[RawBlock], rules: &Rules, markdown: bool, known_autho
         }
     }
 
-    // 1. Sections, end markers and boilerplate lines.
+    // 1. Sections, end markers and boilerplate lines. The section rules are for scraped text
+    // (Markdown, plain text, JSONL/CSV fields); web pages have their own boilerplate handling
+    // (`html::extract`). A dropped section never swallows an article body: it ends at the next
+    // heading, and a section opened by a plain line (not a heading) also ends at the first
+    // body-like paragraph; one opened by a heading ends at the second body-like paragraph in a
+    // row (a bio is one paragraph; a body goes on), and both are kept.
     let mut kept: Vec<Item> = Vec::with_capacity(items.len());
-    let mut dropping: Option<u8> = None;
+    let mut dropping: Option<Section> = None;
+    let mut pending: Option<Item> = None;
     for it in items {
-        if rules.end_lines.iter().any(|re| re.is_match(&it.text)) {
+        if markdown && rules.end_lines.iter().any(|re| re.is_match(&it.text)) {
             break;
         }
-        let section_head = rules.drop_sections.iter().any(|re| re.is_match(&it.text));
+        let section_head = markdown && rules.drop_sections.iter().any(|re| re.is_match(&it.text));
         match it.kind {
             BlockKind::Heading(level) => {
+                pending = None;
                 if section_head {
-                    dropping = Some(level);
+                    dropping = Some(Section::Heading(level));
                     continue;
                 }
-                if matches!(dropping, Some(d) if level <= d) {
+                if matches!(dropping, Some(Section::Heading(d)) if level <= d)
+                    || matches!(dropping, Some(Section::Line))
+                {
                     dropping = None;
                 }
             }
             _ if section_head && word_count(&it.text) <= 6 => {
-                // A plain line such as "REGIONS & COUNTRIES": drop up to the next heading.
-                dropping = Some(dropping.unwrap_or(u8::MAX));
+                // A plain line such as "REGIONS & COUNTRIES".
+                pending = None;
+                if dropping.is_none() {
+                    dropping = Some(Section::Line);
+                }
                 continue;
             }
             _ => {}
         }
-        if dropping.is_some() {
-            continue;
+        if let Some(section) = dropping {
+            if !is_body_like(&it.text) {
+                pending = None;
+                continue;
+            }
+            match section {
+                Section::Line => dropping = None,
+                Section::Heading(_) => match pending.take() {
+                    Some(first) => {
+                        dropping = None;
+                        kept.push(first);
+                    }
+                    None => {
+                        pending = Some(it);
+                        continue;
+                    }
+                },
+            }
         }
         if rules.drop_lines.iter().any(|re| re.is_match(&it.text)) {
             continue;
@@ -352,8 +392,11 @@ pub fn clean_blocks(raw: &[RawBlock], rules: &Rules, markdown: bool, known_autho
     out
 }
 
-/// Bio patterns with every author's full name and surname filled in.
+/// Bio patterns with every author's full name and surname filled in: one regex per author,
+/// compiled once per run and name (documents by the same author share it).
 fn bio_regexes(rules: &Rules, authors: &[String]) -> Vec<Regex> {
+    static CACHE: LazyLock<std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>> =
+        LazyLock::new(Default::default);
     let mut res = Vec::new();
     for a in authors {
         let mut names = vec![a.clone()];
@@ -362,12 +405,29 @@ fn bio_regexes(rules: &Rules, authors: &[String]) -> Vec<Regex> {
                 names.push(last.to_string());
             }
         }
-        for name in names {
-            for p in &rules.bio_patterns {
-                if let Ok(re) = Regex::new(&p.replace("{author}", &regex::escape(&name))) {
-                    res.push(re);
-                }
-            }
+        let pattern = names
+            .iter()
+            .flat_map(|name| {
+                rules
+                    .bio_patterns
+                    .iter()
+                    .map(move |p| format!("(?:{})", p.replace("{author}", &regex::escape(name))))
+            })
+            .collect::<Vec<_>>()
+            .join("|");
+        if pattern.is_empty() {
+            continue;
+        }
+        let mut cache = CACHE.lock().expect("bio cache lock");
+        // Bounded: a corpus of many thousands of authors must not grow it without end.
+        if cache.len() > 20_000 {
+            cache.clear();
+        }
+        if let Some(re) = cache
+            .entry(pattern.clone())
+            .or_insert_with(|| Regex::new(&pattern).ok())
+        {
+            res.push(re.clone());
         }
     }
     res

@@ -263,13 +263,7 @@ pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
             );
         }
         Format::Html => {
-            let (mut internal, raw) = html::read_html(&text);
-            let mut authors = known_authors;
-            authors.extend(internal.authors.iter().cloned());
-            let cleaned = blocks::clean_blocks(&raw, rules, false, &authors);
-            if internal.title.is_none() {
-                internal.title = cleaned.title.clone();
-            }
+            let (internal, cleaned) = read_html_page(&text, rules, &known_authors);
             let doc = finish(base, internal, cleaned, rules.site_publication(&text));
             push_or_error(doc, &mut out, &shown, "the HTML page has no article text (after removing scripts, navigation, headers, footers, asides and forms)");
         }
@@ -287,6 +281,19 @@ pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
         }
     }
     out
+}
+
+/// A web page's metadata and clean article text (what `analyze` keeps of an HTML file);
+/// `known_authors` are authors stated elsewhere (a sidecar), used to recognise bios.
+pub fn read_html_page(text: &str, rules: &Rules, known_authors: &[String]) -> (MetaSource, blocks::Cleaned) {
+    let (mut internal, raw) = html::read_html(text, &rules.html);
+    let mut authors = known_authors.to_vec();
+    authors.extend(internal.authors.iter().cloned());
+    let cleaned = blocks::clean_blocks(&raw, rules, false, &authors);
+    if internal.title.is_none() {
+        internal.title = cleaned.title.clone();
+    }
+    (internal, cleaned)
 }
 
 fn push_or_error(doc: ReadDocument, out: &mut FileReading, shown: &str, why: &str) {

@@ -8,6 +8,8 @@ use std::path::Path;
 
 /// The defaults shipped in `data/rules/boilerplate.toml`, compiled into the binary.
 pub const DEFAULT_RULES: &str = include_str!("../../data/rules/boilerplate.toml");
+pub use super::html::extract::DEFAULT_HTML_RULES;
+use super::html::extract::{HtmlRules, HtmlRulesFile};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +30,8 @@ struct RulesFile {
     transcript: TranscriptFile,
     #[serde(default)]
     site: Vec<SiteFile>,
+    /// Main-content extraction from web pages (`data/rules/html.toml`).
+    html: Option<HtmlRulesFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +119,8 @@ pub struct Rules {
     pub author_labels: Vec<Regex>,
     pub other_labels: Vec<Regex>,
     pub sites: Vec<Site>,
+    /// How the article is found in an HTML page.
+    pub html: HtmlRules,
     /// Where the rules came from, for the manifest.
     pub sources: Vec<String>,
 }
@@ -129,15 +135,21 @@ fn compile(patterns: &[String], what: &str, source: &str) -> Result<Vec<Regex>> 
 impl Rules {
     /// The shipped defaults.
     pub fn defaults() -> Self {
-        Self::from_sources(&[("built-in data/rules/boilerplate.toml".into(), DEFAULT_RULES.into())])
-            .expect("the shipped rules are valid")
+        Self::from_sources(&Self::default_sources()).expect("the shipped rules are valid")
+    }
+
+    fn default_sources() -> Vec<(String, String)> {
+        vec![
+            ("built-in data/rules/boilerplate.toml".into(), DEFAULT_RULES.into()),
+            ("built-in data/rules/html.toml".into(), DEFAULT_HTML_RULES.into()),
+        ]
     }
 
     /// Defaults (unless `no_defaults`) extended by each user rules file in order.
     pub fn load(extra: &[std::path::PathBuf], no_defaults: bool) -> Result<Self> {
         let mut sources: Vec<(String, String)> = Vec::new();
         if !no_defaults {
-            sources.push(("built-in data/rules/boilerplate.toml".into(), DEFAULT_RULES.into()));
+            sources.extend(Self::default_sources());
         }
         for p in extra {
             let text = std::fs::read_to_string(p).with_context(|| format!("cannot read rules file {}", p.display()))?;
@@ -160,8 +172,10 @@ impl Rules {
             author_labels: vec![],
             other_labels: vec![],
             sites: vec![],
+            html: HtmlRules::compile(&[])?,
             sources: vec![],
         };
+        let mut html_tables: Vec<(String, HtmlRulesFile)> = Vec::new();
         for (name, text) in sources {
             let f: RulesFile = toml::from_str(text).with_context(|| format!("{name}: not a valid rules file"))?;
             let sections: Vec<String> = f.sections.drop.iter().map(|p| format!("(?i)^(?:{p})$")).collect();
@@ -205,8 +219,12 @@ impl Rules {
                 publication: s.publication,
                 signatures: s.signatures,
             }));
+            if let Some(h) = f.html {
+                html_tables.push((name.clone(), h));
+            }
             rules.sources.push(name.clone());
         }
+        rules.html = HtmlRules::compile(&html_tables)?;
         Ok(rules)
     }
 

@@ -1,0 +1,378 @@
+//! A compact copy of the parsed page: one arena of elements and text nodes in document order,
+//! with the few attributes extraction reads (tag, class and id, hidden flags, itemprop), and
+//! per-element text statistics computed once, bottom-up.
+
+use scraper::{Html, Node, StrTendril};
+
+/// Tags the extractor tells apart; every other element is `Other` (treated as inline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tag {
+    Text,
+    Html,
+    Head,
+    Body,
+    Article,
+    Main,
+    Section,
+    Div,
+    P,
+    Span,
+    A,
+    Br,
+    Hr,
+    H(u8),
+    Ul,
+    Ol,
+    Li,
+    Dl,
+    Dt,
+    Dd,
+    Blockquote,
+    Pre,
+    Code,
+    Table,
+    Thead,
+    Tbody,
+    Tfoot,
+    Tr,
+    Td,
+    Th,
+    Caption,
+    Figure,
+    Figcaption,
+    Img,
+    Picture,
+    Header,
+    Footer,
+    Nav,
+    Aside,
+    Form,
+    Address,
+    Center,
+    Font,
+    Time,
+    /// Never text: script, style, noscript, template, svg, iframe, media, form controls, ...
+    Void,
+    Other,
+}
+
+impl Tag {
+    fn of(name: &str) -> Tag {
+        match name {
+            "html" => Tag::Html,
+            "head" => Tag::Head,
+            "body" => Tag::Body,
+            "article" => Tag::Article,
+            "main" => Tag::Main,
+            "section" => Tag::Section,
+            "div" => Tag::Div,
+            "p" => Tag::P,
+            "span" => Tag::Span,
+            "a" => Tag::A,
+            "br" => Tag::Br,
+            "hr" => Tag::Hr,
+            "h1" => Tag::H(1),
+            "h2" => Tag::H(2),
+            "h3" => Tag::H(3),
+            "h4" => Tag::H(4),
+            "h5" => Tag::H(5),
+            "h6" => Tag::H(6),
+            "ul" | "menu" => Tag::Ul,
+            "ol" => Tag::Ol,
+            "li" => Tag::Li,
+            "dl" => Tag::Dl,
+            "dt" => Tag::Dt,
+            "dd" => Tag::Dd,
+            "blockquote" => Tag::Blockquote,
+            "pre" => Tag::Pre,
+            "code" => Tag::Code,
+            "table" => Tag::Table,
+            "thead" => Tag::Thead,
+            "tbody" => Tag::Tbody,
+            "tfoot" => Tag::Tfoot,
+            "tr" => Tag::Tr,
+            "td" => Tag::Td,
+            "th" => Tag::Th,
+            "caption" => Tag::Caption,
+            "figure" => Tag::Figure,
+            "figcaption" => Tag::Figcaption,
+            "img" => Tag::Img,
+            "picture" => Tag::Picture,
+            "header" => Tag::Header,
+            "footer" => Tag::Footer,
+            "nav" => Tag::Nav,
+            "aside" => Tag::Aside,
+            "form" => Tag::Form,
+            "address" => Tag::Address,
+            "center" => Tag::Center,
+            "font" => Tag::Font,
+            "time" => Tag::Time,
+            "script" | "style" | "noscript" | "template" | "svg" | "math" | "iframe" | "canvas" | "video" | "audio"
+            | "object" | "embed" | "button" | "select" | "textarea" | "input" | "option" | "dialog" | "label"
+            | "map" | "title" | "meta" | "link" | "source" | "track" | "frame" | "frameset" => Tag::Void,
+            _ => Tag::Other,
+        }
+    }
+
+    /// Elements that start a new block of text.
+    pub fn is_block(self) -> bool {
+        matches!(
+            self,
+            Tag::Body
+                | Tag::Article
+                | Tag::Main
+                | Tag::Section
+                | Tag::Div
+                | Tag::P
+                | Tag::Hr
+                | Tag::H(_)
+                | Tag::Ul
+                | Tag::Ol
+                | Tag::Li
+                | Tag::Dl
+                | Tag::Dt
+                | Tag::Dd
+                | Tag::Blockquote
+                | Tag::Pre
+                | Tag::Table
+                | Tag::Thead
+                | Tag::Tbody
+                | Tag::Tfoot
+                | Tag::Tr
+                | Tag::Td
+                | Tag::Th
+                | Tag::Caption
+                | Tag::Figure
+                | Tag::Figcaption
+                | Tag::Header
+                | Tag::Footer
+                | Tag::Nav
+                | Tag::Aside
+                | Tag::Form
+                | Tag::Address
+                | Tag::Center
+        )
+    }
+}
+
+pub const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+pub struct DomNode {
+    pub tag: Tag,
+    pub parent: u32,
+    pub children: Vec<u32>,
+    /// Text nodes: the text as written (white space not yet folded); shares the parser's buffer.
+    pub text: StrTendril,
+    /// Elements: lower-cased `class` and `id`, space-separated (what class/id rules match).
+    pub hint: String,
+    /// `hidden`, `aria-hidden="true"` or an inline `display:none` / `visibility:hidden`.
+    pub hidden: bool,
+    /// `itemprop="articleBody"` (or `articlebody` in any case).
+    pub article_body: bool,
+    /// For `<a>`: whether the link has an `href`.
+    pub href: bool,
+}
+
+/// Text statistics of an element's subtree, counting only text that is not inside a removed
+/// element.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    /// Characters of text (runs of white space count as one).
+    pub chars: u32,
+    /// Of which inside links.
+    pub link_chars: u32,
+    pub commas: u32,
+    /// Paragraph elements (`p`) inside.
+    pub paragraphs: u32,
+    pub links: u32,
+    pub images: u32,
+    pub list_items: u32,
+    /// Characters of text outside links inside paragraph elements (`p`, `pre`, `blockquote`).
+    pub p_chars: u32,
+    /// Characters of text directly in this element or its inline children (not in nested blocks).
+    pub own_chars: u32,
+    pub own_commas: u32,
+}
+
+impl Stats {
+    pub fn link_density(&self) -> f32 {
+        if self.chars == 0 {
+            0.0
+        } else {
+            self.link_chars as f32 / self.chars as f32
+        }
+    }
+}
+
+pub struct Dom {
+    pub nodes: Vec<DomNode>,
+    /// The `<body>` element, else the root.
+    pub body: u32,
+}
+
+/// Characters of a text with white-space runs folded to one.
+pub fn folded_len(s: &str) -> (u32, u32) {
+    let mut n = 0u32;
+    let mut commas = 0u32;
+    let mut in_space = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if !in_space {
+                n += 1;
+                in_space = true;
+            }
+        } else {
+            n += 1;
+            in_space = false;
+            if c == ',' || c == '，' {
+                commas += 1;
+            }
+        }
+    }
+    (n, commas)
+}
+
+impl Dom {
+    pub fn from_html(doc: &Html) -> Dom {
+        let mut nodes: Vec<DomNode> = Vec::with_capacity(4096);
+        let mut body = NONE;
+        // Depth-first over the tree with an explicit stack: (node, parent index).
+        let mut stack = vec![(doc.tree.root(), NONE)];
+        while let Some((node, parent)) = stack.pop() {
+            let index = nodes.len() as u32;
+            let dom_node = match node.value() {
+                Node::Text(t) => DomNode {
+                    tag: Tag::Text,
+                    parent,
+                    children: Vec::new(),
+                    text: t.text.clone(),
+                    hint: String::new(),
+                    hidden: false,
+                    article_body: false,
+                    href: false,
+                },
+                Node::Element(e) => {
+                    let tag = Tag::of(e.name());
+                    let mut hint = String::new();
+                    if let Some(c) = e.attr("class") {
+                        hint.push_str(&c.to_lowercase());
+                    }
+                    if let Some(id) = e.attr("id") {
+                        hint.push(' ');
+                        hint.push_str(&id.to_lowercase());
+                    }
+                    let style_hidden = e.attr("style").is_some_and(|s| {
+                        let s: String = s
+                            .chars()
+                            .filter(|c| !c.is_whitespace())
+                            .collect::<String>()
+                            .to_lowercase();
+                        s.contains("display:none") || s.contains("visibility:hidden")
+                    });
+                    DomNode {
+                        tag,
+                        parent,
+                        children: Vec::new(),
+                        text: StrTendril::new(),
+                        hint,
+                        hidden: e.attr("hidden").is_some() || e.attr("aria-hidden") == Some("true") || style_hidden,
+                        article_body: e
+                            .attr("itemprop")
+                            .is_some_and(|p| p.eq_ignore_ascii_case("articlebody")),
+                        href: e.attr("href").is_some(),
+                    }
+                }
+                Node::Document | Node::Fragment => DomNode {
+                    tag: Tag::Other,
+                    parent,
+                    children: Vec::new(),
+                    text: StrTendril::new(),
+                    hint: String::new(),
+                    hidden: false,
+                    article_body: false,
+                    href: false,
+                },
+                // Comments, doctypes and processing instructions carry no text.
+                _ => continue,
+            };
+            if dom_node.tag == Tag::Body && body == NONE {
+                body = index;
+            }
+            let is_text = dom_node.tag == Tag::Text;
+            nodes.push(dom_node);
+            if parent != NONE {
+                nodes[parent as usize].children.push(index);
+            }
+            if !is_text {
+                // Children pushed in reverse so they pop in document order.
+                let children: Vec<_> = node.children().collect();
+                for c in children.into_iter().rev() {
+                    stack.push((c, index));
+                }
+            }
+        }
+        Dom {
+            body: if body == NONE { 0 } else { body },
+            nodes,
+        }
+    }
+
+    pub fn tag(&self, i: u32) -> Tag {
+        self.nodes[i as usize].tag
+    }
+
+    /// Statistics of every node, given which elements are removed (their text counts nowhere).
+    pub fn stats(&self, removed: &[bool]) -> Vec<Stats> {
+        let mut st = vec![Stats::default(); self.nodes.len()];
+        // Nodes are in pre-order, so every child comes after its parent: go backwards.
+        for i in (0..self.nodes.len()).rev() {
+            if removed[i] {
+                continue;
+            }
+            let n = &self.nodes[i];
+            let mut s = Stats::default();
+            if n.tag == Tag::Text {
+                let (chars, commas) = folded_len(&n.text);
+                s.chars = chars;
+                s.commas = commas;
+                s.own_chars = chars;
+                s.own_commas = commas;
+            } else {
+                for &c in &n.children {
+                    if removed[c as usize] {
+                        continue;
+                    }
+                    let cs = st[c as usize];
+                    s.chars += cs.chars;
+                    s.link_chars += cs.link_chars;
+                    s.commas += cs.commas;
+                    s.paragraphs += cs.paragraphs;
+                    s.links += cs.links;
+                    s.images += cs.images;
+                    s.list_items += cs.list_items;
+                    s.p_chars += cs.p_chars;
+                    if !self.nodes[c as usize].tag.is_block() {
+                        s.own_chars += cs.own_chars;
+                        s.own_commas += cs.own_commas;
+                    }
+                }
+                match n.tag {
+                    Tag::A if n.href => {
+                        s.link_chars = s.chars;
+                        s.links += 1;
+                    }
+                    Tag::P | Tag::Pre | Tag::Blockquote => {
+                        s.paragraphs += u32::from(n.tag == Tag::P);
+                        s.p_chars = s.chars.saturating_sub(s.link_chars);
+                    }
+                    Tag::Img | Tag::Picture => s.images += 1,
+                    Tag::Li => s.list_items += 1,
+                    _ => {}
+                }
+            }
+            st[i] = s;
+        }
+        st
+    }
+}
