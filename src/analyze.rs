@@ -42,6 +42,8 @@ pub struct AnalyzeConfig {
     pub recommend_model: PathBuf,
     pub cue_files: Vec<PathBuf>,
     pub instrument_files: Vec<PathBuf>,
+    /// Bounds on decompressed inputs and archive records.
+    pub limits: corpus::InputLimits,
 }
 
 /// Documents and problems of a corpus, before any table is written.
@@ -122,6 +124,7 @@ pub fn process_corpus(
     discover_errors: Vec<ErrorRecord>,
     census: &Census,
     rules: &Rules,
+    limits: &corpus::InputLimits,
     table: &MetadataTable,
     pipeline: &Pipeline,
     progress: bool,
@@ -137,7 +140,7 @@ pub fn process_corpus(
     for range in plan_chunks(files) {
         let readings: Vec<FileReading> = files[range.clone()]
             .par_iter()
-            .map(|f| corpus::read_file(f, rules))
+            .map(|f| corpus::read_file(f, rules, limits))
             .collect();
         let mut read_docs = Vec::new();
         for (f, mut r) in files[range].iter().zip(readings) {
@@ -147,6 +150,7 @@ pub fn process_corpus(
                 bytes: r.bytes,
                 documents: r.documents.len(),
                 errors: r.errors.len(),
+                skipped_records: r.skipped_records,
             });
             run.errors.append(&mut r.errors);
             read_docs.append(&mut r.documents);
@@ -196,7 +200,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         .build()
         .context("cannot start worker threads")?;
     let (files, discover_errors) = corpus::discover(&config.inputs);
-    let census = pool.install(|| corpus::census(&files, &rules));
+    let census = pool.install(|| corpus::census(&files, &rules, &config.limits));
 
     std::fs::create_dir_all(&config.out)
         .with_context(|| format!("cannot create output folder {}", config.out.display()))?;
@@ -211,6 +215,10 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
     configuration.insert("pipeline".into(), serde_json::json!(pipeline.component_names()));
     configuration.insert("tokens".into(), serde_json::json!(config.tokens));
     configuration.insert("texts_csv".into(), serde_json::json!(config.texts_csv));
+    configuration.insert(
+        "max_input_mb".into(),
+        serde_json::json!(config.limits.max_decompressed >> 20),
+    );
     let input_hashes: Vec<String> = census.sha256.iter().map(|h| h.clone().unwrap_or_default()).collect();
     let provenance = vec![
         ("rhetor_version".to_string(), crate::VERSION.to_string()),
@@ -259,6 +267,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
             discover_errors,
             &census,
             &rules,
+            &config.limits,
             &table,
             &pipeline,
             config.progress,

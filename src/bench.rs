@@ -66,6 +66,7 @@ pub fn run(o: &BenchOptions) -> Result<()> {
         recommend_model: crate::recommend::default_classifier_dir(),
         cue_files: vec![],
         instrument_files: vec![],
+        limits: crate::corpus::InputLimits::default(),
     };
     let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
     let stage = match (o.entities, o.stance) {
@@ -81,12 +82,13 @@ pub fn run(o: &BenchOptions) -> Result<()> {
         let (found, discover_errors) = crate::corpus::discover(paths);
         let files: Vec<_> = (0..o.copies.max(1)).flat_map(|_| found.iter().cloned()).collect();
         let corpus = pool.install(|| {
-            let census = crate::corpus::census(&files, &rules);
+            let census = crate::corpus::census(&files, &rules, &config.limits);
             crate::analyze::process_corpus(
                 &files,
                 discover_errors,
                 &census,
                 &rules,
+                &config.limits,
                 &table,
                 &pipeline,
                 false,

@@ -314,6 +314,10 @@ pub struct AnalyzeArgs {
     /// Also write texts as CSV (by default only Parquet/JSONL carry the full texts).
     #[arg(long)]
     pub texts_csv: bool,
+    /// Largest decompressed .gz input, and largest WARC record, in MB; past it the input (or
+    /// record) is an error row.
+    #[arg(long, value_name = "MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_input_mb: u64,
     /// Worker threads (default: all cores).
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -645,6 +649,12 @@ fn eval_extraction(e: EvalExtractionArgs) -> anyhow::Result<()> {
         s.pages_per_second,
         s.pass_seconds.len()
     );
+    if let Some(m) = &s.metadata {
+        println!(
+            "metadata matching the gold: title {:.3} of {}, authors {:.3} of {}, date {:.3} of {}",
+            m.title.0, m.title.1, m.author.0, m.author.1, m.date.0, m.date.1
+        );
+    }
     if e.json {
         println!("{}", serde_json::to_string(&s)?);
     }
@@ -862,6 +872,9 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
             .unwrap_or_else(crate::recommend::default_classifier_dir),
         cue_files: a.cue_files,
         instrument_files: a.instrument_files,
+        limits: crate::corpus::InputLimits {
+            max_decompressed: a.max_input_mb << 20,
+        },
     };
     // Configuration files given on the command line are usage errors when unreadable.
     for p in config

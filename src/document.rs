@@ -12,6 +12,8 @@ pub enum Format {
     Html,
     Jsonl,
     Csv,
+    /// A web archive: one document per HTML response record.
+    Warc,
 }
 
 impl Format {
@@ -23,6 +25,7 @@ impl Format {
             "html" | "htm" | "xhtml" => Some(Self::Html),
             "jsonl" | "ndjson" => Some(Self::Jsonl),
             "csv" => Some(Self::Csv),
+            "warc" => Some(Self::Warc),
             _ => None,
         }
     }
@@ -34,6 +37,7 @@ impl Format {
             Self::Html => "html",
             Self::Jsonl => "jsonl",
             Self::Csv => "csv",
+            Self::Warc => "warc",
         }
     }
 }

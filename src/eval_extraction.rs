@@ -36,6 +36,8 @@ pub enum Layout {
 struct Page {
     id: String,
     html: String,
+    /// Snippets layout: the gold title, authors ("; "-joined) and date (YYYY-MM-DD), when given.
+    meta: [Option<String>; 3],
     /// Snippets layout.
     with: Vec<String>,
     without: Vec<String>,
@@ -55,6 +57,15 @@ pub struct PageScore {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leaked: Vec<String>,
     pub chars: usize,
+    /// The title, authors and date rhetor read from the page.
+    pub metadata: [Option<String>; 3],
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetadataScores {
+    pub title: (f64, usize),
+    pub author: (f64, usize),
+    pub date: (f64, usize),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +81,9 @@ pub struct ExtractionScores {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ngram: Option<usize>,
     pub pages_without_text: usize,
+    /// Snippets layout: share of pages whose title, authors and date match the gold (over the
+    /// pages that give one), and how many pages give one.
+    pub metadata: Option<MetadataScores>,
     pub pages_per_second: f64,
     /// Seconds of each timed pass over all pages (extraction only; files read beforehand).
     pub pass_seconds: Vec<f64>,
@@ -97,9 +111,19 @@ fn load(dir: &Path) -> Result<(Layout, Vec<Page>)> {
                     .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
                     .unwrap_or_default()
             };
+            let author = match &v["author"] {
+                Value::String(a) => Some(a.clone()),
+                Value::Array(a) => Some(a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ")),
+                _ => None,
+            };
             pages.push(Page {
                 id: file.trim_end_matches(".html").to_string(),
                 html: read_text(&dir.join("pages").join(file))?,
+                meta: [
+                    v["title"].as_str().map(str::to_string),
+                    author,
+                    v["date"].as_str().map(str::to_string),
+                ],
                 with: strings("with"),
                 without: strings("without"),
                 gold: String::new(),
@@ -118,6 +142,7 @@ fn load(dir: &Path) -> Result<(Layout, Vec<Page>)> {
             pages.push(Page {
                 id: id.clone(),
                 html: read_text(&dir.join("html").join(format!("{id}.html")))?,
+                meta: [None, None, None],
                 with: vec![],
                 without: vec![],
                 gold,
@@ -190,18 +215,70 @@ pub fn evaluate(
         bail!("{}: no pages", dir.display());
     }
     let mut texts: Vec<String> = Vec::new();
+    let mut metas: Vec<[Option<String>; 3]> = Vec::new();
     let mut pass_seconds = Vec::new();
     for pass in 0..repeat.max(1) {
         let started = Instant::now();
-        let this: Vec<String> = pages
+        let this: Vec<(corpus::metadata::MetaSource, corpus::blocks::Cleaned)> = pages
             .iter()
-            .map(|p| corpus::read_html_page(&p.html, rules, &[]).1.text)
+            .map(|p| corpus::read_html_page(&p.html, rules, &[]))
             .collect();
         pass_seconds.push(started.elapsed().as_secs_f64());
         if pass == 0 {
-            texts = this;
+            for (m, c) in this {
+                let authors = if m.authors.is_empty() {
+                    c.authors.clone()
+                } else {
+                    m.authors.clone()
+                };
+                metas.push([
+                    m.title.or(c.title),
+                    (!authors.is_empty()).then(|| authors.join("; ")),
+                    m.date_raw
+                        .or(c.date_raw)
+                        .and_then(|d| corpus::metadata::normalize_date(&d)),
+                ]);
+                texts.push(c.text);
+            }
         }
     }
+    let fold = |s: &str| squash(s).to_lowercase();
+    // Authors compare as sets of names, whatever joins them ("A and B", "A, B", "A; B").
+    let names = |s: &str| -> std::collections::BTreeSet<String> {
+        s.to_lowercase()
+            .replace(" and ", ";")
+            .split([';', ','])
+            .map(squash)
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    let metadata = (layout == Layout::Snippets).then(|| {
+        let share = |k: usize| {
+            let judged: Vec<bool> = pages
+                .iter()
+                .zip(&metas)
+                .filter_map(|(p, m)| {
+                    let gold = p.meta[k].as_ref()?;
+                    Some(m[k].as_ref().is_some_and(|got| {
+                        if k == 1 {
+                            names(got) == names(gold)
+                        } else {
+                            fold(got) == fold(gold)
+                        }
+                    }))
+                })
+                .collect();
+            (
+                ratio(judged.iter().filter(|&&b| b).count() as f64, judged.len() as f64),
+                judged.len(),
+            )
+        };
+        MetadataScores {
+            title: share(0),
+            author: share(1),
+            date: share(2),
+        }
+    });
     if let Some(out) = out {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         for (p, t) in pages.iter().zip(&texts) {
@@ -239,6 +316,7 @@ pub fn evaluate(
                     missed,
                     leaked,
                     chars: t.chars().count(),
+                    metadata: Default::default(),
                 });
             }
             let [tp, fp, fn_, _] = c.map(|x| x as f64);
@@ -283,12 +361,16 @@ pub fn evaluate(
                     missed: vec![],
                     leaked: vec![],
                     chars: t.chars().count(),
+                    metadata: Default::default(),
                 });
             }
             let (pr, rc) = (ratio(p_sum, p_n as f64), ratio(r_sum, r_n as f64));
             (pr, rc, ratio(2.0 * pr * rc, pr + rc), None)
         }
     };
+    for (p, m) in per_page.iter_mut().zip(metas) {
+        p.metadata = m;
+    }
     Ok(ExtractionScores {
         layout,
         pages: pages.len(),
@@ -298,6 +380,7 @@ pub fn evaluate(
         counts,
         ngram: (layout == Layout::Benchmark).then_some(ngram),
         pages_without_text,
+        metadata,
         pages_per_second: pages.len() as f64 / median.max(1e-9),
         pass_seconds,
         per_page,

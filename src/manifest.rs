@@ -11,6 +11,13 @@ pub struct InputEntry {
     pub bytes: u64,
     pub documents: usize,
     pub errors: usize,
+    /// Archive records that are not documents (WARC requests, metadata, non-HTML responses).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_records: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -67,6 +67,45 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     })
 }
 
+/// Decodes a web page: a byte-order mark, else valid UTF-8, else the charset the page declares
+/// (`declared`, from the HTTP header, else a `<meta charset>` in its first 2 KB), else what
+/// the bytes look like.
+pub fn decode_html(bytes: &[u8], declared: Option<&str>) -> Result<Decoded, DecodeError> {
+    if bytes.is_empty() || Encoding::for_bom(bytes).is_some() || std::str::from_utf8(bytes).is_ok() {
+        return decode(bytes);
+    }
+    if let Some(reason) = binary_signature(bytes) {
+        return Err(DecodeError::Binary(reason));
+    }
+    let label = declared
+        .map(str::to_string)
+        .or_else(|| meta_charset(&bytes[..bytes.len().min(2048)]));
+    if let Some(enc) = label.and_then(|l| Encoding::for_label(l.trim().as_bytes())) {
+        if enc != UTF_8 {
+            let (text, _, had_errors) = enc.decode(bytes);
+            if !had_errors {
+                return Ok(Decoded {
+                    text: text.into_owned(),
+                    encoding: enc.name(),
+                });
+            }
+        }
+    }
+    decode(bytes)
+}
+
+/// The charset a page's head declares: `<meta charset=X>` or `<meta http-equiv=... content="...;
+/// charset=X">`.
+fn meta_charset(head: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let i = text.find("charset=")? + "charset=".len();
+    let rest = text[i..].trim_start_matches(['"', '\'', ' ']);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| rest[..end].to_string())
+}
+
 /// A reason to think `bytes` are not text: NUL bytes, a known binary magic number, or many control
 /// characters.
 fn binary_signature(bytes: &[u8]) -> Option<&'static str> {
@@ -136,6 +175,23 @@ mod tests {
         let d = decode(b"The caf\xe9 \x96 \x93quoted\x94 text is here, as written in a Western European encoding.")
             .unwrap();
         assert!(d.text.contains("café – “quoted”"), "{}", d.text);
+    }
+
+    #[test]
+    fn declared_charset_of_a_page() {
+        // "é" as ISO-8859-15 / Windows-1252 byte 0xe9, declared in the page.
+        let page = b"<html><head><meta charset=\"windows-1252\"></head><body>Caf\xe9</body></html>";
+        assert!(decode_html(page, None).unwrap().text.contains("Café"));
+        assert!(decode_html(b"<p>Caf\xe9 cr\xe8me</p>", Some("iso-8859-1"))
+            .unwrap()
+            .text
+            .contains("Café crème"));
+        assert_eq!(
+            decode_html("<p>ok</p>".as_bytes(), Some("iso-8859-1"))
+                .unwrap()
+                .encoding,
+            "UTF-8"
+        );
     }
 
     #[test]

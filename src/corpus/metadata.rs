@@ -119,8 +119,9 @@ fn split_authors_list(s: &str) -> Vec<String> {
 
 /// Splits a byline: "A, B and C", "A & B".
 pub fn split_byline(s: &str) -> Vec<String> {
-    let re = regex::Regex::new(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*").unwrap();
-    re.split(s.trim())
+    static SEP: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\s*,\s*(?i:and\s+)?|\s+(?i:and)\s+|\s*&\s*").unwrap());
+    SEP.split(s.trim())
         .map(|a| a.trim().trim_end_matches('.').trim().to_string())
         .filter(|a| !a.is_empty())
         .collect()

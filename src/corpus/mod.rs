@@ -7,6 +7,7 @@ pub mod decode;
 pub mod html;
 pub mod metadata;
 pub mod rules;
+pub mod warc;
 
 use crate::document::{Document, Format};
 use crate::errors::ErrorRecord;
@@ -18,10 +19,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Supported extensions, for messages.
-pub const SUPPORTED: &str = ".txt, .md/.markdown, .html/.htm, .jsonl and .csv";
+pub const SUPPORTED: &str = ".txt, .md/.markdown, .html/.htm, .jsonl, .csv and .warc, each also gzip-compressed (.gz)";
+
+/// Bounds that protect the machine from hostile inputs; past one, the input (or record) is an
+/// error row, never silently truncated.
+#[derive(Debug, Clone, Copy)]
+pub struct InputLimits {
+    /// Largest decompressed `.gz` input, and largest WARC record or HTTP body (bytes).
+    pub max_decompressed: u64,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        Self {
+            max_decompressed: 1 << 30,
+        }
+    }
+}
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// The sha256 of a file read in pieces (archives can be larger than memory).
+fn sha256_file_streaming(path: &Path) -> Option<String> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).ok()?;
+    Some(hex::encode(h.finalize()))
 }
 
 /// An input file found on the command line or under a given directory.
@@ -29,6 +54,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub struct InputFile {
     pub path: PathBuf,
     pub format: Format,
+    /// Compressed with gzip (`NAME.EXT.gz`).
+    pub gzip: bool,
 }
 
 fn is_sidecar(p: &Path) -> bool {
@@ -43,10 +70,28 @@ fn is_hidden(p: &Path) -> bool {
         .is_some_and(|n| n.starts_with('.'))
 }
 
-fn format_of(p: &Path) -> Option<Format> {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .and_then(|e| Format::from_extension(&e.to_lowercase()))
+/// The format of a file name, and whether it is gzip-compressed (`article.html.gz`).
+fn format_of(p: &Path) -> Option<(Format, bool)> {
+    let ext = |p: &Path| p.extension().and_then(|e| e.to_str()).map(str::to_lowercase);
+    match ext(p)?.as_str() {
+        "gz" | "gzip" => Format::from_extension(&ext(Path::new(p.file_stem()?))?).map(|f| (f, true)),
+        e => Format::from_extension(e).map(|f| (f, false)),
+    }
+}
+
+/// A file's stem without its format and compression extensions (`a.html.gz` -> `a`).
+fn document_stem(p: &Path, gzip: bool) -> String {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("document");
+    let mut stem = Path::new(name);
+    let owned;
+    if gzip {
+        owned = stem.file_stem().map(Path::new).unwrap_or(stem).to_path_buf();
+        stem = &owned;
+    }
+    stem.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("document")
+        .to_string()
 }
 
 /// Expands files, directories (recursively, in sorted order) and glob patterns into input files.
@@ -131,11 +176,12 @@ fn add_path(
         return;
     }
     match format_of(p) {
-        Some(format) => {
+        Some((format, gzip)) => {
             if seen.insert(p.to_path_buf()) {
                 files.push(InputFile {
                     path: p.to_path_buf(),
                     format,
+                    gzip,
                 });
             }
         }
@@ -171,14 +217,51 @@ pub struct FileReading {
     pub errors: Vec<ErrorRecord>,
     pub sha256: Option<String>,
     pub bytes: u64,
+    /// Archive records that are not documents (requests, metadata, non-HTML responses).
+    pub skipped_records: usize,
+}
+
+/// The bytes of a gzip stream, at most `limit` of them: `Ok((bytes, None))` when whole,
+/// `Ok((bytes, Some(why)))` when the stream breaks after some bytes (truncated or corrupt; what
+/// came before is kept), `Err` when nothing can be read or it expands past the limit (a
+/// decompression bomb is an error, not an exhausted machine).
+pub fn gunzip(compressed: &[u8], limit: u64) -> Result<(Vec<u8>, Option<String>), String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let result = flate2::read::MultiGzDecoder::new(compressed)
+        .take(limit + 1)
+        .read_to_end(&mut out);
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "the gzip file expands past the limit of {} MB (--max-input-mb); it was not read",
+            limit >> 20
+        ));
+    }
+    match result {
+        Ok(_) => Ok((out, None)),
+        Err(e) if out.is_empty() => Err(format!("not a readable gzip file ({e})")),
+        Err(e) => {
+            let n = out.len();
+            Ok((
+                out,
+                Some(format!(
+                    "the gzip stream breaks after {n} decompressed bytes ({e}); what came before is kept"
+                )),
+            ))
+        }
+    }
 }
 
 /// Reads one input file into documents.
-pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
+pub fn read_file(input: &InputFile, rules: &Rules, limits: &InputLimits) -> FileReading {
     let path = &input.path;
     let shown = path.display().to_string();
     let mut out = FileReading::default();
-    let bytes = match std::fs::read(path) {
+    if input.format == Format::Warc {
+        read_warc(input, rules, limits, &mut out);
+        return out;
+    }
+    let raw = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
             out.errors
@@ -186,9 +269,42 @@ pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
             return out;
         }
     };
-    out.sha256 = Some(sha256_hex(&bytes));
-    out.bytes = bytes.len() as u64;
-    let decoded = match decode::decode(&bytes) {
+    out.sha256 = Some(sha256_hex(&raw));
+    out.bytes = raw.len() as u64;
+    // A compressed file is read under its own name without `.gz` (sidecar, file-name metadata).
+    let logical = if input.gzip {
+        path.with_extension("")
+    } else {
+        path.clone()
+    };
+    let path = &logical;
+    let mut truncated = None;
+    let bytes = if input.gzip {
+        match gunzip(&raw, limits.max_decompressed) {
+            Ok((b, t)) => {
+                truncated = t;
+                b
+            }
+            Err(e) => {
+                out.errors.push(ErrorRecord::new(shown, "decode", e));
+                return out;
+            }
+        }
+    } else {
+        raw
+    };
+    if let Some(why) = &truncated {
+        out.errors.push(ErrorRecord::new(shown.clone(), "decode", why.clone()));
+        // One document cut short is not a document; files of records keep the whole ones.
+        if !matches!(input.format, Format::Jsonl | Format::Csv) {
+            return out;
+        }
+    }
+    let decoded = match if input.format == Format::Html {
+        decode::decode_html(&bytes, None)
+    } else {
+        decode::decode(&bytes)
+    } {
         Ok(d) => d,
         Err(e) => {
             out.errors.push(ErrorRecord::new(shown, "decode", e.to_string()));
@@ -206,11 +322,7 @@ pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
         },
         None => None,
     };
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("document")
-        .to_string();
+    let stem = document_stem(path, false);
     let known_authors: Vec<String> = sidecar.as_ref().map(|m| m.authors.clone()).unwrap_or_default();
     let base = ReadDocument {
         path: shown.clone(),
@@ -225,8 +337,20 @@ pub fn read_file(input: &InputFile, rules: &Rules) -> FileReading {
         sidecar,
         file_name: metadata::from_file_name(path),
     };
-    let text = decoded.text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut text = decoded.text.replace("\r\n", "\n").replace('\r', "\n");
+    if truncated.is_some() && !text.ends_with('\n') {
+        // The record at the break is cut short: it goes, and says so.
+        let keep = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let cut = text[keep..].chars().take(60).collect::<String>();
+        out.errors.push(ErrorRecord::new(
+            shown.clone(),
+            "parse",
+            format!("the last record is cut short by the break in the gzip stream and was left out: {cut:?}..."),
+        ));
+        text.truncate(keep);
+    }
     match input.format {
+        Format::Warc => unreachable!("archives are read record by record above"),
         Format::Txt | Format::Markdown => {
             let (front, body) = split_front_matter(&text);
             let mut internal = MetaSource::default();
@@ -294,6 +418,175 @@ pub fn read_html_page(text: &str, rules: &Rules, known_authors: &[String]) -> (M
         internal.title = cleaned.title.clone();
     }
     (internal, cleaned)
+}
+
+/// Reads a WARC archive (gzip-compressed or not) record by record without holding it whole:
+/// one document per HTML `response` record, with the target URL, the crawl date and the record id
+/// as metadata and the record id as the document id; other records are skipped and counted in
+/// `skipped_records`; a broken record is an error row and the reader goes on to the next one; a
+/// truncated archive keeps the records before the break.
+fn read_warc(input: &InputFile, rules: &Rules, limits: &InputLimits, out: &mut FileReading) {
+    use std::io::Read;
+    let shown = input.path.display().to_string();
+    let file = match std::fs::File::open(&input.path) {
+        Ok(f) => f,
+        Err(e) => {
+            out.errors
+                .push(ErrorRecord::new(shown, "read", format!("cannot read the file: {e}")));
+            return;
+        }
+    };
+    let hashing = HashingReader::new(file);
+    let hash = hashing.state();
+    let stream: Box<dyn Read> = if input.gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(hashing))
+    } else {
+        Box::new(hashing)
+    };
+    let warc_limits = warc::WarcLimits {
+        max_block: limits.max_decompressed,
+        ..Default::default()
+    };
+    let reader = warc::WarcReader::new(std::io::BufReader::with_capacity(1 << 16, stream), warc_limits);
+    let stem = document_stem(&input.path, input.gzip);
+    let mut n_record = 0usize;
+    for item in reader {
+        n_record += 1;
+        let (header, offset, block) = match item {
+            warc::WarcItem::Record { header, offset, block } => (header, offset, block),
+            warc::WarcItem::Broken { offset, reason, .. } => {
+                out.errors.push(ErrorRecord::new(
+                    shown.clone(),
+                    "parse",
+                    format!("record {n_record} (byte {offset} of the archive): {reason}"),
+                ));
+                continue;
+            }
+        };
+        if !header.warc_type.eq_ignore_ascii_case("response") {
+            out.skipped_records += 1;
+            continue;
+        }
+        let place = format!("record {n_record} ({})", header.target_uri);
+        let response = match warc::parse_http_response(&block, limits.max_decompressed) {
+            Ok(r) => r,
+            Err(e) => {
+                out.errors
+                    .push(ErrorRecord::new(shown.clone(), "parse", format!("{place}: {e}")));
+                continue;
+            }
+        };
+        if !response.is_html() || !(200..300).contains(&response.status) {
+            out.skipped_records += 1;
+            continue;
+        }
+        let decoded = match decode::decode_html(&response.body, response.charset().as_deref()) {
+            Ok(d) => d,
+            Err(e) => {
+                out.errors
+                    .push(ErrorRecord::new(shown.clone(), "decode", format!("{place}: {e}")));
+                continue;
+            }
+        };
+        let text = decoded.text.replace("\r\n", "\n").replace('\r', "\n");
+        let (mut internal, cleaned) = read_html_page(&text, rules, &[]);
+        let record_id = header.record_id.trim_matches(['<', '>']).to_string();
+        for (k, v) in [
+            ("warc_target_uri", header.target_uri.as_str()),
+            ("crawl_date", header.date.as_str()),
+            ("warc_record_id", record_id.as_str()),
+        ] {
+            if !v.is_empty() {
+                internal.set(k, &Value::String(v.to_string()));
+            }
+        }
+        if internal.url.is_none() && !header.target_uri.is_empty() {
+            internal.url = Some(header.target_uri.clone());
+        }
+        let id_hint = record_id.strip_prefix("urn:uuid:").unwrap_or(&record_id).to_string();
+        let doc = ReadDocument {
+            path: shown.clone(),
+            stem: stem.clone(),
+            record: Some(n_record),
+            id_hint: (!id_hint.is_empty()).then_some(id_hint),
+            format: Format::Warc,
+            encoding: decoded.encoding.to_string(),
+            sha256: sha256_hex(&block),
+            text: String::new(),
+            internal: MetaSource::default(),
+            sidecar: None,
+            file_name: MetaSource::default(),
+        };
+        let _ = offset;
+        let doc = finish(doc, internal, cleaned, rules.site_publication(&text));
+        push_or_error(doc, out, &shown, &format!("{place}: the page has no article text"));
+    }
+    let (sha, bytes) = hash.finish();
+    out.sha256 = Some(sha);
+    out.bytes = bytes;
+}
+
+/// Hashes (sha256) and counts the bytes read through it, for an input read as a stream.
+struct HashingReader<R> {
+    inner: R,
+    state: std::rc::Rc<std::cell::RefCell<(Sha256, u64)>>,
+}
+
+struct HashState(std::rc::Rc<std::cell::RefCell<(Sha256, u64)>>);
+
+impl HashState {
+    /// The hex sha256 and the byte count of everything read so far.
+    fn finish(self) -> (String, u64) {
+        let (h, n) = self.0.replace((Sha256::new(), 0));
+        (hex::encode(h.finalize()), n)
+    }
+}
+
+impl<R> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            state: std::rc::Rc::new(std::cell::RefCell::new((Sha256::new(), 0))),
+        }
+    }
+    fn state(&self) -> HashState {
+        HashState(self.state.clone())
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut s = self.state.borrow_mut();
+        s.0.update(&buf[..n]);
+        s.1 += n as u64;
+        Ok(n)
+    }
+}
+
+/// Record ids of an archive's `response` records, read from the headers only (for [`census`]).
+fn warc_record_ids(input: &InputFile, limits: &InputLimits) -> Vec<String> {
+    let Ok(file) = std::fs::File::open(&input.path) else {
+        return Vec::new();
+    };
+    let stream: Box<dyn std::io::Read> = if input.gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let warc_limits = warc::WarcLimits {
+        max_block: limits.max_decompressed,
+        ..Default::default()
+    };
+    warc::WarcReader::new(std::io::BufReader::with_capacity(1 << 16, stream), warc_limits)
+        .filter_map(|item| match item {
+            warc::WarcItem::Record { header, .. } if header.warc_type.eq_ignore_ascii_case("response") => {
+                let id = header.record_id.trim_matches(['<', '>']).to_string();
+                Some(id.strip_prefix("urn:uuid:").unwrap_or(&id).to_string())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn push_or_error(doc: ReadDocument, out: &mut FileReading, shown: &str, why: &str) {
@@ -565,13 +858,13 @@ pub struct Census {
 /// Counts base ids and hashes every file. Only JSONL and CSV files are parsed (their rows carry
 /// ids); any other file claims the id of its stem, even if it later fails to read, so one bad
 /// file never renames the others.
-pub fn census(files: &[InputFile], rules: &Rules) -> Census {
+pub fn census(files: &[InputFile], rules: &Rules, limits: &InputLimits) -> Census {
     use rayon::prelude::*;
     let per_file: Vec<(Vec<String>, Option<String>)> = files
         .par_iter()
         .map(|f| match f.format {
             Format::Jsonl | Format::Csv => {
-                let r = read_file(f, rules);
+                let r = read_file(f, rules, limits);
                 let ids = r
                     .documents
                     .iter()
@@ -579,10 +872,18 @@ pub fn census(files: &[InputFile], rules: &Rules) -> Census {
                     .collect();
                 (ids, r.sha256)
             }
+            Format::Warc => {
+                let ids = warc_record_ids(f, limits)
+                    .iter()
+                    .map(|id| base_id("", Some(id), None))
+                    .collect();
+                let sha = sha256_file_streaming(&f.path);
+                (ids, sha)
+            }
             _ => {
-                let stem = f.path.file_stem().and_then(|s| s.to_str()).unwrap_or("document");
+                let stem = document_stem(&f.path, f.gzip);
                 let sha = std::fs::read(&f.path).ok().map(|b| sha256_hex(&b));
-                (vec![base_id(stem, None, None)], sha)
+                (vec![base_id(&stem, None, None)], sha)
             }
         })
         .collect();

@@ -12,3 +12,4 @@ mod inputs;
 mod recommend;
 mod reference;
 mod stance;
+mod web;

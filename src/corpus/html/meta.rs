@@ -33,8 +33,44 @@ static TITLE: LazyLock<Selector> = LazyLock::new(|| sel("title"));
 static CANONICAL: LazyLock<Selector> = LazyLock::new(|| sel(r#"link[rel="canonical"]"#));
 static TIME: LazyLock<Selector> = LazyLock::new(|| sel("time[datetime]"));
 static BYLINE: LazyLock<Selector> = LazyLock::new(|| {
-    sel(r#"[rel="author"], [itemprop="author"], .byline, .author, .article-author, .byline-name, .author-name"#)
+    sel(
+        r#"[rel="author"], [itemprop="author"], .byline, .author, .article-author, .byline-name, .author-name, [class*="byline"], [class*="author-name"], [class*="authorname"], [class*="post-author"], a[href*="/author/"], a[href*="/authors/"], a[href*="/by/"], [data-testid*="byline"]"#,
+    )
 });
+static DATE_PUBLISHED: LazyLock<Selector> = LazyLock::new(|| sel(r#"[itemprop="datePublished"]:not(meta)"#));
+/// Words that are never an author's name in a byline (credentials, roles, placeholders).
+static NOT_A_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(ph\.?d\.?|m\.?d\.?|mph|ma|ms|msc|bsc|jd|rn|rd|mba|esq\.?|staff|staff writer|editor|editors|admin|administrator|no author|unknown|anonymous|guest|contributor|updated|published|and)$").unwrap()
+});
+/// Trailing roles after a name: "Jane Roe, Staff Writer", "Jane Roe PhillyVoice Staff".
+static ROLE_SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(\s*[,|]?\s*(\b\w+\s+)?\b(staff writer|staff reporter|staff|correspondent|contributor|contributing writer|senior writer|reporter|editor|columnist)$|\s+(for|from|at)\s+(the\s+)?[A-Z].*$|\s+on\s+(\w+\.?\s+\d{1,2}|\d{1,2}\s+\w+|\d{4}-\d{2}).*$)").unwrap()
+});
+static VIEW_POSTS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^(view|see|more) (all )?(posts|articles|stories) by\s+").unwrap());
+
+/// One author as a name: prefixes ("By", "View all posts by") and trailing roles removed;
+/// `None` for credentials, placeholders and the site's own name.
+fn tidy_author(a: &str, site: Option<&str>) -> Option<String> {
+    let a = clean(a);
+    let a = VIEW_POSTS.replace(&a, "");
+    let a = BY_PREFIX.replace(&a, "");
+    let a = ROLE_SUFFIX.replace(&a, "");
+    let a = a.trim().trim_matches([',', ';', '|', '-', '–', '—']).trim().to_string();
+    if a.is_empty()
+        || a.starts_with('@')
+        || NOT_A_NAME.is_match(&a)
+        || looks_like_url(&a)
+        || a.split_whitespace().count() > 6
+    {
+        return None;
+    }
+    if site.is_some_and(|s| s.trim().eq_ignore_ascii_case(&a)) {
+        return None;
+    }
+    Some(a)
+}
+
 static BY_PREFIX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)^\s*(by|written by|posted by|from)\s+").unwrap());
 
 const ARTICLE_TYPES: &[&str] = &[
@@ -74,13 +110,26 @@ fn type_names(v: &Value) -> Vec<String> {
 
 /// Every JSON object of the page's JSON-LD that has an article type; articles proper before
 /// plain `WebPage`s.
+/// References by `@id` (Yoast's `"author": {"@id": ".../#/schema/person/..."}`) are resolved
+/// against the objects of the page's graphs.
 fn ld_articles(doc: &Html) -> Vec<Value> {
     let mut out = Vec::new();
     let mut pages = Vec::new();
-    fn visit(v: &Value, out: &mut Vec<Value>, pages: &mut Vec<Value>) {
+    let mut by_id: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
+    fn visit(
+        v: &Value,
+        out: &mut Vec<Value>,
+        pages: &mut Vec<Value>,
+        by_id: &mut std::collections::HashMap<String, Value>,
+    ) {
         match v {
-            Value::Array(a) => a.iter().for_each(|x| visit(x, out, pages)),
+            Value::Array(a) => a.iter().for_each(|x| visit(x, out, pages, by_id)),
             Value::Object(o) => {
+                if let Some(id) = o.get("@id").and_then(|i| i.as_str()) {
+                    if o.len() > 1 {
+                        by_id.entry(id.to_string()).or_insert_with(|| v.clone());
+                    }
+                }
                 let types = type_names(v);
                 if types.iter().any(|t| t == "webpage") {
                     pages.push(v.clone());
@@ -88,11 +137,11 @@ fn ld_articles(doc: &Html) -> Vec<Value> {
                     out.push(v.clone());
                 }
                 if let Some(g) = o.get("@graph") {
-                    visit(g, out, pages);
+                    visit(g, out, pages, by_id);
                 }
                 if let Some(m) = o.get("mainEntity") {
                     if m.is_object() {
-                        visit(m, out, pages);
+                        visit(m, out, pages, by_id);
                     }
                 }
             }
@@ -109,16 +158,36 @@ fn ld_articles(doc: &Html) -> Vec<Value> {
             .trim()
             .trim_end_matches(';');
         if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
-            visit(&v, &mut out, &mut pages);
+            visit(&v, &mut out, &mut pages, &mut by_id);
         }
     }
     out.extend(pages);
+    let resolve = |v: &Value| -> Value {
+        match v {
+            Value::Object(o) if o.len() == 1 => o
+                .get("@id")
+                .and_then(|i| i.as_str())
+                .and_then(|i| by_id.get(i).cloned())
+                .unwrap_or_else(|| v.clone()),
+            other => other.clone(),
+        }
+    };
+    for a in &mut out {
+        for key in ["author", "publisher"] {
+            let Some(field) = a.get(key).cloned() else { continue };
+            let resolved = match &field {
+                Value::Array(items) => Value::Array(items.iter().map(resolve).collect()),
+                other => resolve(other),
+            };
+            a[key] = resolved;
+        }
+    }
     out
 }
 
 fn ld_string(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::String(s) => Some(clean(s)).filter(|s| !s.is_empty()),
         Value::Array(a) => a.iter().find_map(ld_string),
         Value::Object(o) => o
             .get("name")
@@ -128,8 +197,8 @@ fn ld_string(v: &Value) -> Option<String> {
     }
 }
 
-/// Authors of a JSON-LD `author` value: people first; organisations only when no person is named.
-fn ld_authors(v: &Value) -> Vec<String> {
+/// Authors of a JSON-LD `author` value: (people, organisations).
+fn ld_authors(v: &Value) -> (Vec<String>, Vec<String>) {
     let items: Vec<&Value> = match v {
         Value::Array(a) => a.iter().collect(),
         other => vec![other],
@@ -153,22 +222,41 @@ fn ld_authors(v: &Value) -> Vec<String> {
             }
         }
     }
-    if people.is_empty() {
-        orgs
-    } else {
-        people
-    }
+    (people, orgs)
 }
 
-/// Decodes the entities a `content` attribute may still hold after parsing (double-escaped
-/// pages) and folds white space.
+/// Decodes the character references a value may still hold (JSON-LD is not HTML-decoded, and
+/// some pages escape attributes twice) and folds white space.
 fn clean(s: &str) -> String {
-    s.replace("&amp;", "&")
-        .replace("&#39;", "'")
-        .replace("&quot;", "\"")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    static ENTITY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});").unwrap());
+    let decoded = ENTITY.replace_all(s, |c: &regex::Captures| {
+        let e = &c[1];
+        let ch = if let Some(hex) = e.strip_prefix("#x").or_else(|| e.strip_prefix("#X")) {
+            u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
+        } else if let Some(dec) = e.strip_prefix('#') {
+            dec.parse::<u32>().ok().and_then(char::from_u32)
+        } else {
+            match e {
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "nbsp" => Some(' '),
+                "rsquo" => Some('’'),
+                "lsquo" => Some('‘'),
+                "rdquo" => Some('”'),
+                "ldquo" => Some('“'),
+                "ndash" => Some('–'),
+                "mdash" => Some('—'),
+                "hellip" => Some('…'),
+                _ => None,
+            }
+        };
+        ch.map(String::from).unwrap_or_else(|| c[0].to_string())
+    });
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The `content` of the first `<meta>` whose `name`, `property` or `itemprop` is one of `keys`
@@ -184,6 +272,21 @@ fn meta_content(metas: &[(String, String)], keys: &[&str]) -> Option<String> {
 
 fn looks_like_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://") || s.starts_with("www.") || s.starts_with('/')
+}
+
+/// Removes the site's own name when a title ends with it ("Headline | The Site").
+fn strip_named_site(title: &str, site: Option<&str>) -> String {
+    let Some(site) = site.filter(|s| !s.trim().is_empty()) else {
+        return title.to_string();
+    };
+    for sep in [" | ", " – ", " — ", " - ", " :: ", " · "] {
+        if let Some(head) = title.strip_suffix(&format!("{sep}{}", site.trim())) {
+            if !head.trim().is_empty() {
+                return head.trim().to_string();
+            }
+        }
+    }
+    title.to_string()
 }
 
 /// Removes a site name appended to a page title ("Headline | Site", "Headline - Site").
@@ -241,6 +344,8 @@ pub fn read_meta(doc: &Html) -> MetaSource {
             )
         });
 
+    let publication = publication.map(|p| clean(&p));
+    let site = publication.as_deref();
     meta.title = ld_field("headline")
         .or_else(|| {
             meta_content(
@@ -255,21 +360,27 @@ pub fn read_meta(doc: &Html) -> MetaSource {
                 ],
             )
         })
-        .or_else(|| doc.select(&H1).map(text_of).find(|t| !t.is_empty()))
+        .map(|t| strip_named_site(&clean(&t), site))
+        .or_else(|| doc.select(&H1).map(text_of).find(|t| !t.is_empty()).map(|t| clean(&t)))
         .or_else(|| {
             doc.select(&TITLE)
                 .map(text_of)
                 .find(|t| !t.is_empty())
-                .map(|t| strip_site_suffix(&t, publication.as_deref()))
-        })
-        .map(|t| clean(&t));
+                .map(|t| strip_site_suffix(&clean(&t), site))
+        });
 
-    let mut authors: Vec<String> = ld
+    // Authors: people named by JSON-LD, else the meta tags, else the byline markup; an
+    // organisation named as JSON-LD author only when no person is named anywhere.
+    let (ld_people, ld_orgs) = ld
         .iter()
-        .find_map(|o| o.get("author").map(ld_authors).filter(|a| !a.is_empty()))
+        .find_map(|o| {
+            o.get("author")
+                .map(ld_authors)
+                .filter(|(p, o)| !p.is_empty() || !o.is_empty())
+        })
         .unwrap_or_default();
-    if authors.is_empty() {
-        let from_meta = [
+    let from_meta = || {
+        [
             "author",
             "article:author",
             "parsely-author",
@@ -283,26 +394,31 @@ pub fn read_meta(doc: &Html) -> MetaSource {
             let vals: Vec<String> = metas
                 .iter()
                 .filter(|(name, c)| name == k && !c.trim().is_empty() && !looks_like_url(c.trim()))
-                .map(|(_, c)| BY_PREFIX.replace(&clean(c), "").to_string())
+                .flat_map(|(_, c)| split_byline(&clean(c)))
                 .collect();
             (!vals.is_empty()).then_some(vals)
-        });
-        authors = match from_meta {
-            Some(vals) => vals.iter().flat_map(|v| split_byline(v)).collect(),
-            None => doc
-                .select(&BYLINE)
-                .map(text_of)
-                .map(|t| BY_PREFIX.replace(&t, "").to_string())
-                .filter(|t| !t.is_empty() && t.split_whitespace().count() <= 12)
-                .take(1)
-                .flat_map(|t| split_byline(&t))
-                .collect(),
-        };
+        })
+    };
+    let from_byline = || -> Vec<String> {
+        doc.select(&BYLINE)
+            .map(text_of)
+            .map(|t| clean(&t))
+            .filter(|t| !t.is_empty() && t.split_whitespace().count() <= 12)
+            .take(1)
+            .flat_map(|t| split_byline(&t))
+            .collect()
+    };
+    let mut authors = ld_people;
+    if authors.is_empty() {
+        authors = from_meta().unwrap_or_else(from_byline);
+    }
+    if authors.is_empty() {
+        authors = ld_orgs;
     }
     let mut seen = std::collections::BTreeSet::new();
     for a in authors {
-        let a = a.trim().to_string();
-        if !a.is_empty() && seen.insert(a.to_lowercase()) {
+        let Some(a) = tidy_author(&a, site) else { continue };
+        if seen.insert(a.to_lowercase()) {
             meta.authors.push(a);
         }
     }
@@ -330,12 +446,24 @@ pub fn read_meta(doc: &Html) -> MetaSource {
             )
         })
         .or_else(|| {
+            doc.select(&DATE_PUBLISHED)
+                .filter_map(|e| {
+                    e.value()
+                        .attr("content")
+                        .or_else(|| e.value().attr("datetime"))
+                        .map(str::to_string)
+                        .or_else(|| Some(text_of(e)))
+                })
+                .map(|s| s.trim().to_string())
+                .find(|s| !s.is_empty())
+        })
+        .or_else(|| {
             doc.select(&TIME)
                 .filter_map(|e| e.value().attr("datetime"))
                 .map(|s| s.trim().to_string())
                 .find(|s| !s.is_empty())
         });
-    meta.publication = publication.map(|p| clean(&p));
+    meta.publication = publication;
     meta.url = doc
         .select(&CANONICAL)
         .filter_map(|e| e.value().attr("href"))
@@ -343,6 +471,17 @@ pub fn read_meta(doc: &Html) -> MetaSource {
         .find(|s| !s.is_empty())
         .or_else(|| meta_content(&metas, &["og:url"]))
         .or_else(|| ld_field("url"));
+    if meta.date_raw.is_none() {
+        // News URLs often carry the date: /2019/12/29/ or /2019-12-29/.
+        static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"/((?:19|20)\d{2})[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?:/|-|$)").unwrap()
+        });
+        meta.date_raw = meta
+            .url
+            .as_deref()
+            .and_then(|u| URL_DATE.captures(u))
+            .map(|c| format!("{}-{}-{}", &c[1], &c[2], &c[3]));
+    }
     if let Some(d) = meta_content(&metas, &["description", "og:description", "twitter:description"]) {
         meta.set("description", &Value::String(d));
     }
@@ -385,13 +524,41 @@ mod tests {
     }
 
     #[test]
-    fn organisation_author_only_when_no_person() {
+    fn yoast_references_and_entities() {
+        let html = r#"<html><head><meta property="og:site_name" content="Harper&#039;s Magazine">
+            <meta property="og:title" content="A Letter | Harper&#039;s Magazine">
+            <script type="application/ld+json">{"@graph":[{"@type":"Person","@id":"https://x/#/p/1","name":"Ann O&#8217;Neil"},
+            {"@type":"NewsArticle","author":{"@id":"https://x/#/p/1"},"datePublished":"2020-07-07"}]}</script></head></html>"#;
+        let m = read_meta(&Html::parse_document(html));
+        assert_eq!(m.title.as_deref(), Some("A Letter"));
+        assert_eq!(m.authors, vec!["Ann O’Neil"]);
+        assert_eq!(m.publication.as_deref(), Some("Harper's Magazine"));
+    }
+
+    #[test]
+    fn people_before_organisations() {
         let v: Value =
             serde_json::json!([{"@type":"Organization","name":"Reuters"},{"@type":"Person","name":"Al Smith"}]);
-        assert_eq!(ld_authors(&v), vec!["Al Smith"]);
-        let v: Value = serde_json::json!({"@type":"Organization","name":"Reuters"});
-        assert_eq!(ld_authors(&v), vec!["Reuters"]);
+        assert_eq!(
+            ld_authors(&v),
+            (vec!["Al Smith".to_string()], vec!["Reuters".to_string()])
+        );
         let v: Value = serde_json::json!("Ann Lee and Bo Chen");
-        assert_eq!(ld_authors(&v), vec!["Ann Lee", "Bo Chen"]);
+        assert_eq!(ld_authors(&v).0, vec!["Ann Lee", "Bo Chen"]);
+        // A person named in the byline wins over an organisation as JSON-LD author.
+        let html = r#"<html><head><meta property="og:site_name" content="CNN"><script type="application/ld+json">
+            {"@type":"NewsArticle","author":[{"@type":"Organization","name":"National Geographic"}]}</script></head>
+            <body><span class="byline">By Michael Hingston, Staff Writer</span></body></html>"#;
+        assert_eq!(read_meta(&Html::parse_document(html)).authors, vec!["Michael Hingston"]);
+        assert_eq!(
+            tidy_author("View all posts by Daniel Lemire", None).as_deref(),
+            Some("Daniel Lemire")
+        );
+        assert_eq!(tidy_author("PhD", None), None);
+        assert_eq!(tidy_author("CNN", Some("CNN")), None);
+        assert_eq!(
+            tidy_author("Glen Owen for The Mail on Sunday", None).as_deref(),
+            Some("Glen Owen")
+        );
     }
 }
