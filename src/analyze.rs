@@ -331,7 +331,9 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
         Box::new(crate::text::WordTokenizer),
     ];
     let mut models = Vec::new();
-    let mut shared_encoder: Option<(std::sync::Arc<crate::model::Encoder>, usize)> = None;
+    // The states NER's pass leaves for the later model stages.
+    let mut shared: Option<std::sync::Arc<dyn crate::model::encoder::StateSource>> = None;
+    let mut shared_encoder: Option<std::sync::Arc<crate::model::Encoder>> = None;
     if config.entities {
         let base = crate::model::MINILM;
         let encoder = std::sync::Arc::new(crate::model::Encoder::load_packaged(&base)?);
@@ -360,13 +362,11 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
             sha256: kb.sha256.clone(),
             files: kb.sources.clone(),
         });
-        let frozen = ner.config.frozen_layers;
-        components.push(Box::new(crate::entities::EntityRecognizer {
-            encoder: encoder.clone(),
-            ner: std::sync::Arc::new(ner),
-            kb: std::sync::Arc::new(kb),
-        }));
-        shared_encoder = Some((encoder, frozen));
+        shared_encoder = Some(encoder.clone());
+        let recognizer =
+            crate::entities::EntityRecognizer::new(encoder, std::sync::Arc::new(ner), std::sync::Arc::new(kb));
+        shared = Some(recognizer.shared.clone());
+        components.push(Box::new(recognizer));
     }
     // Stance reads the author's recommendations, so they run whenever stance does.
     if config.recommendations || config.stance {
@@ -377,21 +377,22 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
             sha256: crate::corpus::sha256_hex(format!("{:?}{:?}", lexicon.cues, lexicon.instruments).as_bytes()),
             files: lexicon.sources.clone(),
         });
-        let classifier = match &shared_encoder {
-            Some((encoder, _)) => {
-                let clf = crate::recommend::classifier::RecommendClassifier::load(&config.recommend_model)
-                    .with_context(|| {
+        let classifier = match &shared {
+            Some(source) => {
+                let clf =
+                    crate::recommend::classifier::RecommendClassifier::load(&config.recommend_model, source.as_ref())
+                        .with_context(|| {
                         format!(
-                            "cannot load the recommendation classifier from {} (train it with `rhetor train recommend`)",
-                            config.recommend_model.display()
-                        )
+                        "cannot load the recommendation classifier from {} (train it with `rhetor train recommend`)",
+                        config.recommend_model.display()
+                    )
                     })?;
                 models.push(ModelEntry {
                     id: format!("recommend:{}", clf.config.name),
                     sha256: clf.sha256.clone(),
                     files: vec![config.recommend_model.join("model.safetensors").display().to_string()],
                 });
-                Some((std::sync::Arc::new(clf), encoder.clone()))
+                Some((std::sync::Arc::new(clf), source.clone()))
             }
             None => None,
         };
@@ -401,15 +402,32 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
         }));
     }
     if config.stance {
-        let (encoder, _) = shared_encoder
+        let mut source = shared
             .clone()
             .context("stance detection needs the entities stage (drop --no-entities or add --no-stance)")?;
-        let model = crate::stance::model::StanceModel::load(&config.stance_model, &encoder).with_context(|| {
+        // A stance model trained on the base encoder's frozen layers, run beside a NER model that
+        // trains its own: it gets base states of its own (one more pass over the sentences it reads).
+        let needed = crate::stance::model::StanceModel::states_needed(&config.stance_model).with_context(|| {
             format!(
                 "cannot load the stance model from {} (train one with `rhetor train stance`, or run with --no-stance)",
                 config.stance_model.display()
             )
         })?;
+        if needed != source.id() {
+            if let (Some(layers), Some(encoder)) = (
+                needed.strip_prefix("base:").and_then(|n| n.parse().ok()),
+                shared_encoder.clone(),
+            ) {
+                source = std::sync::Arc::new(crate::model::encoder::BaseStates { encoder, layers });
+            }
+        }
+        let model =
+            crate::stance::model::StanceModel::load(&config.stance_model, source.as_ref()).with_context(|| {
+                format!(
+                "cannot load the stance model from {} (train one with `rhetor train stance`, or run with --no-stance)",
+                config.stance_model.display()
+            )
+            })?;
         let targets = crate::stance::targets::Targets::load(&config.target_files).map_err(config_error)?;
         models.push(ModelEntry {
             id: format!("stance:{}", model.config.name),
@@ -424,11 +442,24 @@ pub fn build_pipeline(config: &AnalyzeConfig) -> Result<(Pipeline, Vec<ModelEntr
             sha256: crate::corpus::sha256_hex(format!("{:?}", targets.targets).as_bytes()),
             files: targets.sources.clone(),
         });
+        let aggregate_file = config.stance_model.join("aggregate.json");
+        let aggregator = if aggregate_file.is_file() {
+            let a = crate::stance::aggregate::Aggregator::load(&aggregate_file)?;
+            models.push(ModelEntry {
+                id: "stance-aggregate".into(),
+                sha256: crate::model::store::sha256_file(&aggregate_file)?,
+                files: vec![aggregate_file.display().to_string()],
+            });
+            Some(std::sync::Arc::new(a))
+        } else {
+            None
+        };
         components.push(Box::new(crate::stance::StanceDetector {
-            encoder,
+            source,
             model: std::sync::Arc::new(model),
             targets: std::sync::Arc::new(targets),
             target_states: Default::default(),
+            aggregator,
         }));
     }
     Ok((Pipeline::new(components)?, models))

@@ -21,6 +21,10 @@ pub const EXIT_SOME_INPUTS_FAILED: i32 = 3;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How the encoder's inference layers multiply: fp32, or int8 (weights quantised per output
+    /// channel when a model loads, activations per row; see README, Performance).
+    #[arg(long, global = true, value_enum, default_value = "fp32")]
+    pub precision: crate::model::fast::Precision,
 }
 
 #[derive(Subcommand, Debug)]
@@ -112,11 +116,21 @@ pub enum TrainCommand {
     Ner(TrainNerArgs),
     /// Train a stance model (top encoder layers reading target and text together + classifier).
     Stance(TrainStanceArgs),
-    /// Train the recommendation classifier (logistic regression on the shared encoder's states).
+    /// Train the recommendation classifier on the labelled op-eds and speeches (folds by article
+    /// for the cross-validated scores in its card).
     Recommend {
-        /// Labelled sentences: `label<TAB>sentence[<TAB>source]` after a header line.
-        #[arg(long, default_value = "data/recommend/sentences.tsv")]
+        /// Labelled op-ed sentences (every sentence of each article, in order).
+        #[arg(long, default_value = "data/recommend/opeds.tsv", value_name = "FILE.tsv")]
+        opeds: PathBuf,
+        /// Labelled speech sentences: `label<TAB>sentence<TAB>source` after a header line.
+        #[arg(long, default_value = "data/recommend/sentences.tsv", value_name = "FILE.tsv")]
         data: PathBuf,
+        /// Transcripts the speech sentences come from (their context).
+        #[arg(long, default_value = "data/corpus/sotu", value_name = "DIR")]
+        speech_dir: PathBuf,
+        /// The NER model (its mentions give actors their entity ids).
+        #[arg(long, value_name = "DIR")]
+        ner_model: Option<PathBuf>,
         #[arg(long, default_value = "models/recommend")]
         out: PathBuf,
     },
@@ -131,6 +145,24 @@ pub struct TrainStanceArgs {
     /// VAST-format CSV (Tweet, Target, Stance); every fifth row is kept aside for development.
     #[arg(long)]
     pub vast: Option<PathBuf>,
+    /// More training data: a CSV with text, target and stance (favor, against, neutral)
+    /// columns; repeatable. Development stays SemEval's val split and the VAST rows kept aside.
+    #[arg(long, value_name = "FILE.csv")]
+    pub extra: Vec<PathBuf>,
+    /// Rows taken from each --extra file at most (evenly spaced over the file).
+    #[arg(long, default_value_t = 4000, value_name = "N")]
+    pub extra_max: usize,
+    /// Train on this NER model's shared states (the ones `analyze` gives the stance stage when
+    /// it runs with that NER model); without it, on the base encoder's frozen layers.
+    #[arg(long, value_name = "DIR")]
+    pub ner_model: Option<PathBuf>,
+    /// Document-level gold (article, target, stance; articles.jsonl beside it): after the
+    /// sentence model, train the document-level decision on it (aggregate.json in --out).
+    #[arg(long, value_name = "GOLD.csv")]
+    pub documents: Option<PathBuf>,
+    /// Only train the document-level decision, for the stance model already in --out.
+    #[arg(long, requires = "documents")]
+    pub aggregate_only: bool,
     /// Output folder for model.safetensors and config.json.
     #[arg(long, default_value = "models/stance")]
     pub out: PathBuf,
@@ -199,13 +231,18 @@ pub struct TrainNerArgs {
     /// Store the weights in half precision (halves the file; inference still runs in f32).
     #[arg(long)]
     pub f16: bool,
+    /// Start from a trained NER model's weights (continued training on more or other data).
+    #[arg(long, value_name = "DIR")]
+    pub init_from: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum EvalCommand {
-    /// Entity-level precision, recall and F1 (conlleval) of a NER model on a gold file.
+    /// Entity-level precision, recall and F1 (conlleval) of a NER model on a gold file; on a
+    /// JSONL gold set with knowledge-base links (data/ner/commentary/dev.jsonl), also linking accuracy.
     Ner {
-        /// Gold file: token<TAB>tag or CoNLL `token POS chunk tag` lines, blank line between sentences.
+        /// Gold file: token<TAB>tag or CoNLL `token POS chunk tag` lines, blank line between
+        /// sentences; or JSONL, one sentence per line with character-offset entities and `kb` links.
         file: PathBuf,
         /// The model folder.
         #[arg(long, default_value = "models/ner-conll")]
@@ -213,11 +250,44 @@ pub enum EvalCommand {
         /// Print one JSON object on the last line.
         #[arg(long)]
         json: bool,
+        /// JSONL sets: also print the first N errors (missed, spurious, mislinked mentions).
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        errors: usize,
     },
     /// Stance scores of a stance model: per target, F_avg (SemEval) and macro F1 (VAST).
     Stance(EvalStanceArgs),
     /// Article text extracted from web pages against gold data, and pages per second.
     Extraction(EvalExtractionArgs),
+    /// Sentence-level precision, recall and F1 of the recommendation stage on hand-labelled
+    /// op-eds and speeches (data/recommend/), by genre and by the gold kinds of the guide.
+    Recommend(EvalRecommendArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalRecommendArgs {
+    /// Labelled op-ed sentences (every sentence of each article, in order).
+    #[arg(long, default_value = "data/recommend/opeds.tsv", value_name = "FILE.tsv")]
+    pub opeds: PathBuf,
+    /// Labelled speech sentences, found in their transcripts in --speech-dir.
+    #[arg(long, default_value = "data/recommend/sentences.tsv", value_name = "FILE.tsv")]
+    pub speeches: PathBuf,
+    #[arg(long, default_value = "data/corpus/sotu", value_name = "DIR")]
+    pub speech_dir: PathBuf,
+    /// The recommendation classifier folder.
+    #[arg(long, default_value = "models/recommend", value_name = "DIR")]
+    pub recommend_model: PathBuf,
+    /// The NER model folder (its encoder pass gives the classifier its states).
+    #[arg(long, value_name = "DIR")]
+    pub ner_model: Option<PathBuf>,
+    /// Rules only: no encoder, no classifier.
+    #[arg(long)]
+    pub no_entities: bool,
+    /// Print one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write every labelled sentence with its gold label and rhetor's decision to this TSV.
+    #[arg(long, value_name = "FILE.tsv")]
+    pub predictions: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -248,8 +318,9 @@ pub struct EvalExtractionArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalStanceArgs {
-    /// A folder in the SemEval-2016 layout (TARGET/SPLIT_text.txt, TARGET/SPLIT_labels.txt) or a
-    /// VAST-format CSV file (Tweet, Target, Stance).
+    /// A folder in the SemEval-2016 layout (TARGET/SPLIT_text.txt, TARGET/SPLIT_labels.txt), a
+    /// VAST-format CSV file (Tweet, Target, Stance), or document-level gold (a CSV with article,
+    /// target and stance columns, beside an articles.jsonl of the articles' sentences).
     pub path: PathBuf,
     /// Which split of a SemEval folder to score.
     #[arg(long, default_value = "val", value_parser = ["train", "val", "test"])]
@@ -263,6 +334,12 @@ pub struct EvalStanceArgs {
     /// Also write every example's gold and predicted stance, with probabilities, to this CSV.
     #[arg(long, value_name = "FILE.csv")]
     pub predictions: Option<PathBuf>,
+    /// The NER model whose shared states the stance model reads (default: models/ner-conll).
+    #[arg(long, value_name = "DIR")]
+    pub ner_model: Option<PathBuf>,
+    /// Document-level gold: extra stance targets (default: data/stance/commentary-targets.toml).
+    #[arg(long, value_name = "FILE.toml")]
+    pub targets: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -399,17 +476,31 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    crate::model::fast::set_precision(cli.precision);
     match cli.command {
         Command::Analyze(a) => analyze(a, args),
         Command::Models(m) => models(m),
         Command::Train(TrainCommand::Ner(t)) => report(train_ner(t), "train ner"),
-        Command::Eval(EvalCommand::Ner { file, model, json }) => report(eval_ner(&file, &model, json), "eval ner"),
+        Command::Eval(EvalCommand::Ner {
+            file,
+            model,
+            json,
+            errors,
+        }) => report(eval_ner(&file, &model, json, errors), "eval ner"),
         Command::Train(TrainCommand::Stance(t)) => report(train_stance(t), "train stance"),
-        Command::Train(TrainCommand::Recommend { data, out }) => {
-            report(train_recommend(&data, &out), "train recommend")
-        }
+        Command::Train(TrainCommand::Recommend {
+            opeds,
+            data,
+            speech_dir,
+            ner_model,
+            out,
+        }) => report(
+            train_recommend(&opeds, &data, &speech_dir, ner_model.as_deref(), &out),
+            "train recommend",
+        ),
         Command::Eval(EvalCommand::Stance(e)) => report(eval_stance(e), "eval stance"),
         Command::Eval(EvalCommand::Extraction(e)) => report(eval_extraction(e), "eval extraction"),
+        Command::Eval(EvalCommand::Recommend(e)) => report(eval_recommend(e), "eval recommend"),
         Command::Compare(c) => report(compare(c), "compare"),
         Command::Kwic(k) => report(kwic(k), "kwic"),
         Command::Report(r) => report(
@@ -468,6 +559,7 @@ fn train_ner(t: TrainNerArgs) -> anyhow::Result<()> {
         max_sentences: t.max_sentences,
         warmup: t.warmup,
         store_f16: t.f16,
+        init_from: t.init_from.as_ref().map(|p| p.display().to_string()),
         ..Default::default()
     };
     let config = ner::train(&enc, &base.locate()?, &t.train, &t.dev, &t.out, hyper)?;
@@ -483,10 +575,136 @@ fn train_ner(t: TrainNerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The shared states a model needs: `base:N` (the base encoder's bottom N layers) or a NER model's
+/// own (`ner:...`, from `ner_dir`, else the default NER model), checked against what it needs.
+fn states_for(
+    needed: &str,
+    ner_dir: Option<&std::path::Path>,
+    enc: std::sync::Arc<crate::model::Encoder>,
+) -> anyhow::Result<std::sync::Arc<dyn crate::model::encoder::StateSource>> {
+    use crate::model::encoder::StateSource;
+    if let Some(n) = needed.strip_prefix("base:") {
+        let layers = n
+            .parse()
+            .with_context(|| format!("{needed:?} is not a states source"))?;
+        return Ok(std::sync::Arc::new(crate::model::encoder::BaseStates {
+            encoder: enc,
+            layers,
+        }));
+    }
+    let dir = ner_dir
+        .map(PathBuf::from)
+        .unwrap_or_else(crate::entities::default_ner_model_dir);
+    let ner = crate::entities::ner::NerModel::load(&dir, &enc)?;
+    let source = crate::entities::ner::NerStates {
+        encoder: enc,
+        ner: std::sync::Arc::new(ner),
+    };
+    if source.id() != needed {
+        anyhow::bail!(
+            "the model reads the shared states {needed}, but the NER model in {} gives {} (pass the NER model it was trained with: --ner-model)",
+            dir.display(),
+            source.id()
+        );
+    }
+    Ok(std::sync::Arc::new(source))
+}
+
+/// The shared states to train a model on: the NER model's (when given and it trains its own
+/// lower layers), else the base encoder's bottom `layers`.
+fn training_states(
+    ner_dir: Option<&std::path::Path>,
+    layers: usize,
+    enc: std::sync::Arc<crate::model::Encoder>,
+) -> anyhow::Result<std::sync::Arc<dyn crate::model::encoder::StateSource>> {
+    match ner_dir {
+        Some(dir) => {
+            let ner = crate::entities::ner::NerModel::load(dir, &enc)?;
+            Ok(std::sync::Arc::new(crate::entities::ner::NerStates {
+                encoder: enc,
+                ner: std::sync::Arc::new(ner),
+            }))
+        }
+        None => Ok(std::sync::Arc::new(crate::model::encoder::BaseStates {
+            encoder: enc,
+            layers,
+        })),
+    }
+}
+
+/// Trains the document-level decision of the stance model in `model_dir` on labelled op-eds.
+fn train_stance_aggregate(
+    model_dir: &std::path::Path,
+    gold_file: &std::path::Path,
+    ner_model: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::stance::{aggregate, devset};
+    let gold = devset::read_gold(gold_file)?;
+    let mut docs = devset::read_articles(&gold_file.with_file_name("articles.jsonl"))?;
+    let _ = std::fs::remove_file(model_dir.join("aggregate.json"));
+    let targets: Vec<PathBuf> = [PathBuf::from("data/stance/commentary-targets.toml")]
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect();
+    let config = crate::analyze::AnalyzeConfig {
+        inputs: vec![],
+        out: PathBuf::new(),
+        formats: vec![],
+        metadata: None,
+        rules: vec![],
+        no_default_rules: false,
+        tokens: false,
+        texts_csv: false,
+        jobs: 1,
+        progress: false,
+        command_line: vec![],
+        entities: true,
+        ner_model: ner_model
+            .map(PathBuf::from)
+            .unwrap_or_else(crate::entities::default_ner_model_dir),
+        entity_files: vec![],
+        stance: true,
+        stance_model: model_dir.to_path_buf(),
+        target_files: targets,
+        recommendations: true,
+        recommend_model: crate::recommend::default_classifier_dir(),
+        cue_files: vec![],
+        instrument_files: vec![],
+        limits: crate::corpus::InputLimits::default(),
+    };
+    let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
+    use rayon::prelude::*;
+    let errors: Vec<_> = docs.par_iter_mut().flat_map(|d| pipeline.run(d)).collect();
+    if let Some(e) = errors.first() {
+        anyhow::bail!("{}", e.message);
+    }
+    let a = aggregate::train(&gold, &docs, &gold_file.display().to_string())?;
+    std::fs::write(
+        model_dir.join("aggregate.json"),
+        serde_json::to_string_pretty(&a)? + "\n",
+    )?;
+    println!(
+        "document-level decision of {}: {} rows of {} articles; cross-validated by article macro F1 {:.4} (F1 against {:.3}, favor {:.3}, neutral {:.3}), accuracy {:.4}",
+        model_dir.display(),
+        a.n_rows,
+        a.n_documents,
+        a.cv_macro_f1,
+        a.cv_f1[0],
+        a.cv_f1[1],
+        a.cv_f1[2],
+        a.cv_accuracy
+    );
+    Ok(())
+}
+
 fn train_stance(t: TrainStanceArgs) -> anyhow::Result<()> {
     use crate::stance::model;
+    if t.aggregate_only {
+        let gold = t.documents.as_deref().expect("clap requires --documents");
+        return train_stance_aggregate(&t.out, gold, t.ner_model.as_deref());
+    }
     let base = crate::model::MINILM;
-    let enc = crate::model::Encoder::load_packaged(&base)?;
+    let enc = std::sync::Arc::new(crate::model::Encoder::load_packaged(&base)?);
     let hyper = model::StanceHyper {
         trained_layers: t.trained_layers,
         epochs: t.epochs,
@@ -512,7 +730,19 @@ fn train_stance(t: TrainStanceArgs) -> anyhow::Result<()> {
                 ))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let config = model::average_checkpoints(&enc, t.semeval.as_deref(), t.vast.as_deref(), &t.out, &checkpoints)?;
+        let config: model::StanceConfig = serde_json::from_slice(&std::fs::read(t.out.join("config.json"))?)?;
+        let needed = config
+            .states_source
+            .clone()
+            .unwrap_or_else(|| format!("base:{}", config.frozen_layers));
+        let source = states_for(&needed, t.ner_model.as_deref(), enc)?;
+        let config = model::average_checkpoints(
+            source.as_ref(),
+            t.semeval.as_deref(),
+            t.vast.as_deref(),
+            &t.out,
+            &checkpoints,
+        )?;
         model::write_model_card(&t.out)?;
         println!(
             "{}: averaged epochs {:?}; SemEval dev F_avg {}",
@@ -525,14 +755,20 @@ fn train_stance(t: TrainStanceArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    let layers = enc.bert.config.num_hidden_layers - t.trained_layers.min(enc.bert.config.num_hidden_layers);
+    let source = training_states(t.ner_model.as_deref(), layers, enc)?;
     let config = model::train(
-        &enc,
+        source.as_ref(),
         &base.locate()?,
         t.semeval.as_deref(),
         t.vast.as_deref(),
+        &t.extra.iter().map(|p| (p.clone(), t.extra_max)).collect::<Vec<_>>(),
         &t.out,
         hyper,
     )?;
+    if let Some(gold) = &t.documents {
+        train_stance_aggregate(&t.out, gold, t.ner_model.as_deref())?;
+    }
     model::write_model_card(&t.out)?;
     println!(
         "trained {} in {:.0} s: best at epoch {} of {}; SemEval dev F_avg {}, VAST dev macro F1 {}",
@@ -593,21 +829,173 @@ fn kwic(a: KwicArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn train_recommend(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
-    let enc = crate::model::Encoder::load_packaged(&crate::model::MINILM)?;
-    // Pool the states of NER's frozen layers, so the classifier shares NER's encoder pass.
-    let ner = crate::entities::ner::NerModel::load(&crate::entities::default_ner_model_dir(), &enc)?;
-    let c = crate::recommend::classifier::train(&enc, ner.config.frozen_layers, data, out)?;
+fn train_recommend(
+    opeds: &std::path::Path,
+    speeches: &std::path::Path,
+    speech_dir: &std::path::Path,
+    ner_model: Option<&std::path::Path>,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use crate::pipeline::Component;
+    use crate::recommend::{classifier, devset, lexicon, rules};
+    use rayon::prelude::*;
+    use std::sync::Arc;
+    let set = classifier::labelled_sets(opeds, speeches)?;
+    let enc = Arc::new(crate::model::Encoder::load_packaged(&crate::model::MINILM)?);
+    let ner_dir = ner_model
+        .map(PathBuf::from)
+        .unwrap_or_else(crate::entities::default_ner_model_dir);
+    let ner = Arc::new(crate::entities::ner::NerModel::load(&ner_dir, &enc)?);
+    // The model reads the states NER's pass shares, and trains the layers above them.
+    let layers = ner.config.shared();
+    let recognizer = crate::entities::EntityRecognizer::new(
+        enc.clone(),
+        ner,
+        Arc::new(crate::entities::kb::KnowledgeBase::load(&[], false)?),
+    );
+    let source: Arc<dyn crate::model::encoder::StateSource> = recognizer.shared.clone();
+    let lex = lexicon::Lexicon::load(&[], &[])?;
+    let (mut docs, unmatched) =
+        devset::documents(&set, Some(speech_dir), &|d| crate::text::SentenceSegmenter.process(d))?;
+    if !unmatched.is_empty() {
+        eprintln!(
+            "rhetor: {} labelled sentences were not found in their documents and are left out",
+            unmatched.len()
+        );
+    }
+    let bar = indicatif::ProgressBar::new(docs.len() as u64);
+    bar.set_message("reading the labelled documents");
+    let per_doc: Vec<Vec<classifier::Example>> = docs
+        .par_iter_mut()
+        .map(|d| -> anyhow::Result<Vec<classifier::Example>> {
+            crate::text::WordTokenizer.process(&mut d.doc)?;
+            recognizer.process(&mut d.doc)?;
+            let states = d.doc.states.take();
+            let token_texts = d.doc.token_texts();
+            let found = rules::find(&d.doc, &token_texts, &lex);
+            let (inputs, _) =
+                crate::recommend::candidate_inputs(&d.doc, &token_texts, &found, source.as_ref(), states)?;
+            bar.inc(1);
+            Ok(d.labelled
+                .iter()
+                .map(|&(k, i)| classifier::Example {
+                    genre: set[i].genre,
+                    article: set[i].article.clone(),
+                    label: set[i].label,
+                    input: inputs
+                        .get(&k)
+                        .filter(|_| found.iter().any(|r| r.sent_id == k && r.speaker == "author"))
+                        .cloned(),
+                })
+                .collect())
+        })
+        .collect::<anyhow::Result<_>>()?;
+    bar.finish_and_clear();
+    let examples: Vec<classifier::Example> = per_doc.into_iter().flatten().collect();
+    let hyper = crate::recommend::model::RecHyper::default();
+    let c = classifier::train(
+        &examples,
+        source.as_ref(),
+        &crate::model::MINILM.locate()?.join("model.safetensors"),
+        layers,
+        &hyper,
+        &[opeds, speeches],
+        out,
+    )?;
     println!(
-        "trained {}: {} sentences ({} recommendations); 5-fold CV accuracy {:.4}, precision {:.4}, recall {:.4}, F1 {:.4}",
+        "trained {}: {} sentences ({} recommendations), threshold {:.2}; cross-validated by article:",
         out.display(),
         c.n_examples,
         c.n_positive,
-        c.cv_accuracy,
-        c.cv_precision,
-        c.cv_recall,
-        c.cv_f1
+        c.threshold
     );
+    for (g, k) in &c.cv {
+        println!(
+            "  {g:<9} precision {:.3} recall {:.3} F1 {:.3}",
+            k.precision(),
+            k.recall(),
+            k.f1()
+        );
+    }
+    Ok(())
+}
+
+fn eval_recommend(e: EvalRecommendArgs) -> anyhow::Result<()> {
+    use crate::pipeline::Component;
+    use crate::recommend::devset;
+    let mut set = devset::read_tsv(&e.opeds, devset::Genre::Oped)?;
+    set.extend(devset::read_tsv(&e.speeches, devset::Genre::Speech)?);
+    let config = crate::analyze::AnalyzeConfig {
+        inputs: vec![],
+        out: PathBuf::new(),
+        formats: vec![],
+        metadata: None,
+        rules: vec![],
+        no_default_rules: false,
+        tokens: false,
+        texts_csv: false,
+        jobs: 1,
+        progress: false,
+        command_line: vec![],
+        entities: !e.no_entities,
+        ner_model: e
+            .ner_model
+            .clone()
+            .unwrap_or_else(crate::entities::default_ner_model_dir),
+        entity_files: vec![],
+        stance: false,
+        stance_model: PathBuf::new(),
+        target_files: vec![],
+        recommendations: true,
+        recommend_model: e.recommend_model.clone(),
+        cue_files: vec![],
+        instrument_files: vec![],
+        limits: crate::corpus::InputLimits::default(),
+    };
+    let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
+    let (mut docs, unmatched) = devset::documents(&set, Some(&e.speech_dir), &|d| {
+        crate::text::SentenceSegmenter.process(d)
+    })?;
+    if !unmatched.is_empty() {
+        eprintln!(
+            "rhetor: {} labelled sentences were not found in their documents and are not scored",
+            unmatched.len()
+        );
+    }
+    use rayon::prelude::*;
+    let errors: Vec<_> = docs.par_iter_mut().flat_map(|d| pipeline.run(&mut d.doc)).collect();
+    if let Some(err) = errors.first() {
+        anyhow::bail!("{}", err.message);
+    }
+    let mut scores = devset::SetScores::default();
+    let mut rows = vec!["genre\tarticle\tgold\tpredicted\tkind\tsentence".to_string()];
+    for d in &docs {
+        for &(k, i) in &d.labelled {
+            let predicted = d
+                .doc
+                .recommendations
+                .iter()
+                .any(|r| r.sent_id == k && r.speaker == "author");
+            let l = &set[i];
+            scores.add(l, predicted);
+            rows.push(format!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                l.genre.as_str(),
+                l.article,
+                u8::from(l.label),
+                u8::from(predicted),
+                l.kind,
+                l.text
+            ));
+        }
+    }
+    print!("{}", scores.report());
+    if let Some(p) = &e.predictions {
+        std::fs::write(p, rows.join("\n") + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if e.json {
+        println!("{}", serde_json::to_string(&scores)?);
+    }
     Ok(())
 }
 
@@ -661,16 +1049,106 @@ fn eval_extraction(e: EvalExtractionArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Document-level stance of whole articles against hand labels (data/stance/commentary/).
+fn eval_stance_documents(e: &EvalStanceArgs) -> anyhow::Result<()> {
+    use crate::stance::devset;
+    let gold = devset::read_gold(&e.path)?;
+    let articles = e.path.with_file_name("articles.jsonl");
+    let docs = devset::read_articles(&articles)?;
+    let mut targets = e.targets.clone();
+    if targets.is_empty() {
+        let default = PathBuf::from("data/stance/commentary-targets.toml");
+        if default.is_file() {
+            targets.push(default);
+        }
+    }
+    let config = crate::analyze::AnalyzeConfig {
+        inputs: vec![],
+        out: PathBuf::new(),
+        formats: vec![],
+        metadata: None,
+        rules: vec![],
+        no_default_rules: false,
+        tokens: false,
+        texts_csv: false,
+        jobs: 1,
+        progress: false,
+        command_line: vec![],
+        entities: true,
+        ner_model: e
+            .ner_model
+            .clone()
+            .unwrap_or_else(crate::entities::default_ner_model_dir),
+        entity_files: vec![],
+        stance: true,
+        stance_model: e.model.clone().unwrap_or_else(crate::stance::default_stance_model_dir),
+        target_files: targets,
+        recommendations: true,
+        recommend_model: crate::recommend::default_classifier_dir(),
+        cue_files: vec![],
+        instrument_files: vec![],
+        limits: crate::corpus::InputLimits::default(),
+    };
+    let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
+    let s = devset::evaluate(&gold, docs, &pipeline)?;
+    let line = |name: &str, x: &crate::stance::data::Scores| {
+        println!(
+            "{name:<8} n {:>4}  macro F1 {:.4}  F_avg {:.4}  accuracy {:.4}  F1 favor {:.3} against {:.3} neutral {:.3}  (predicted favor {}, against {}, neutral {})",
+            x.n, x.macro_f1, x.f_avg, x.accuracy, x.favor.f1, x.against.f1, x.neutral.f1, x.favor.predicted, x.against.predicted, x.neutral.predicted
+        )
+    };
+    println!(
+        "{}: {} gold rows, {} without a rhetor row (counted neutral)",
+        e.path.display(),
+        s.rows,
+        s.missing
+    );
+    line("all", &s.overall);
+    line("policy", &s.policy);
+    line("actors", &s.actors);
+    println!("confusion (gold -> predicted): {:?}", s.confusion);
+    if let Some(path) = &e.predictions {
+        let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+        w.write_record(["article", "target", "gold", "predicted", "score", "basis"])?;
+        for p in &s.predictions {
+            w.write_record([p.0.as_str(), &p.1, &p.2, &p.3, &format!("{:.4}", p.4), &p.5])?;
+        }
+        w.flush()?;
+    }
+    if e.json {
+        println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({
+                "macro_f1": s.overall.macro_f1, "f_avg": s.overall.f_avg, "overall": s.overall,
+                "policy": s.policy, "actors": s.actors, "rows": s.rows, "missing": s.missing, "confusion": s.confusion,
+            }))?
+        );
+    }
+    Ok(())
+}
+
 fn eval_stance(e: EvalStanceArgs) -> anyhow::Result<()> {
     use crate::stance::{data, model};
+    if crate::stance::devset::is_document_gold(&e.path) {
+        return eval_stance_documents(&e);
+    }
     let (layout, gold) = data::read_any(&e.path, &e.split)?;
     if gold.is_empty() {
         anyhow::bail!("{} holds no examples", e.path.display());
     }
-    let enc = crate::model::Encoder::load_packaged(&crate::model::MINILM)?;
+    let enc = std::sync::Arc::new(crate::model::Encoder::load_packaged(&crate::model::MINILM)?);
     let dir = e.model.unwrap_or_else(crate::stance::default_stance_model_dir);
-    let m = model::StanceModel::load(&dir, &enc)?;
-    let probs = model::predict_gold_probs(&m, &enc, &gold)?;
+    let config: model::StanceConfig = serde_json::from_slice(
+        &std::fs::read(dir.join("config.json"))
+            .with_context(|| format!("cannot read {}/config.json", dir.display()))?,
+    )?;
+    let needed = config
+        .states_source
+        .clone()
+        .unwrap_or_else(|| format!("base:{}", config.frozen_layers));
+    let source = states_for(&needed, e.ner_model.as_deref(), enc)?;
+    let m = model::StanceModel::load(&dir, source.as_ref())?;
+    let probs = model::predict_gold_probs(&m, source.as_ref(), &gold)?;
     let pred: Vec<data::Stance> = probs.iter().map(model::argmax).collect();
     let ev = data::evaluate(&gold, &pred);
     if let Some(path) = &e.predictions {
@@ -739,13 +1217,41 @@ fn eval_stance(e: EvalStanceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn eval_ner(file: &std::path::Path, model_dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
-    use crate::entities::{conll, ner};
+fn eval_ner(file: &std::path::Path, model_dir: &std::path::Path, json: bool, n_errors: usize) -> anyhow::Result<()> {
+    use crate::entities::{conll, devset, ner};
     let started = std::time::Instant::now();
-    let gold = conll::read_file(file)?;
     let enc = crate::model::Encoder::load_packaged(&crate::model::MINILM)?;
     let model = ner::NerModel::load(model_dir, &enc)?;
-    let s = ner::evaluate(&model, &enc, &gold)?;
+    let mut linking = None;
+    let s = if file.extension().is_some_and(|e| e == "jsonl") {
+        let gold = devset::read_jsonl(file)?;
+        let recognizer = crate::entities::EntityRecognizer::new(
+            std::sync::Arc::new(enc),
+            std::sync::Arc::new(model),
+            std::sync::Arc::new(crate::entities::kb::KnowledgeBase::load(&[], false)?),
+        );
+        let d = devset::evaluate(
+            &gold,
+            &[
+                &crate::text::SentenceSegmenter,
+                &crate::text::WordTokenizer,
+                &recognizer,
+            ],
+        )?;
+        for e in d.errors.iter().take(n_errors) {
+            println!("  {e}");
+        }
+        let l = &d.linking;
+        println!(
+            "{} articles; linking: {:.4} of {} correctly found mentions ({:.4} of the {} with a knowledge-base id); NIL share: gold {:.3}, predicted {:.3}",
+            d.articles, l.accuracy, l.found, l.kb_accuracy, l.kb_found, l.gold_nil_share, l.predicted_nil_share
+        );
+        linking = Some(d.linking);
+        d.entities
+    } else {
+        let gold = conll::read_file(file)?;
+        ner::evaluate(&model, &enc, &gold)?
+    };
     println!("{}: {} sentences, {} tokens", file.display(), s.sentences, s.tokens);
     println!(
         "{:<8} {:>9} {:>9} {:>9} {:>7} {:>9} {:>7}",
@@ -778,6 +1284,7 @@ fn eval_ner(file: &std::path::Path, model_dir: &std::path::Path, json: bool) -> 
             serde_json::json!({
                 "precision": s.overall.precision, "recall": s.overall.recall, "f1": s.overall.f1,
                 "per_type": per_type, "sentences": s.sentences, "tokens": s.tokens,
+                "linking": linking,
                 "seconds": started.elapsed().as_secs_f64(),
             })
         );

@@ -4,9 +4,11 @@
 
 use crate::document::Metadata;
 use anyhow::{Context, Result};
+use regex::Regex;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::LazyLock;
 
 /// Metadata as one source states it, before merging.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -120,7 +122,7 @@ fn split_authors_list(s: &str) -> Vec<String> {
 /// Splits a byline: "A, B and C", "A & B".
 pub fn split_byline(s: &str) -> Vec<String> {
     static SEP: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\s*,\s*(?i:and\s+)?|\s+(?i:and)\s+|\s*&\s*").unwrap());
+        LazyLock::new(|| Regex::new(r"\s*,\s*(?i:and\s+)?|\s+(?i:and)\s+|\s*&\s*").unwrap());
     SEP.split(s.trim())
         .map(|a| a.trim().trim_end_matches('.').trim().to_string())
         .filter(|a| !a.is_empty())
@@ -160,8 +162,9 @@ pub fn from_file_name(path: &Path) -> MetaSource {
         return m;
     };
     // The author part needs a part after it: in "2013-11-24_geneva-interim" the second part is a title.
-    let re = regex::Regex::new(r"^(\d{4}(?:-\d{2}(?:-\d{2})?)?)(?:_([a-z][a-z.'-]*[a-z.])_.+|_.*)?$").unwrap();
-    if let Some(c) = re.captures(stem) {
+    static NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(\d{4}(?:-\d{2}(?:-\d{2})?)?)(?:_([a-z][a-z.'-]*[a-z.])_.+|_.*)?$").unwrap());
+    if let Some(c) = NAME.captures(stem) {
         m.date_raw = Some(c[1].to_string());
         if let Some(a) = c.get(2) {
             let name = a
@@ -321,37 +324,39 @@ fn iso(y: i32, m: Option<u32>, d: Option<u32>) -> Option<String> {
 /// "May 2012", "2012", "05/14/2012" (US order) and "14.05.2012".
 pub fn normalize_date(raw: &str) -> Option<String> {
     let s = raw.trim().trim_end_matches('.');
-    let s = regex::Regex::new(r"(?i)^(published|posted|updated|date)\s*(on)?\s*:?\s*")
-        .unwrap()
-        .replace(s, "");
+    // Compiled once: dates are normalised for every candidate of every page.
+    static LABEL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^(published|posted|updated|date)\s*(on)?\s*:?\s*").unwrap());
+    static ISO: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$").unwrap()
+    });
+    static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{4}$").unwrap());
+    static US: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d{1,2})/(\d{1,2})/(\d{4})$").unwrap());
+    static EUROPEAN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$").unwrap());
+    static WEEKDAY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+").unwrap());
+    let s = LABEL.replace(s, "");
     let s = s.trim();
     // ISO date or timestamp.
-    let re_iso =
-        regex::Regex::new(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$").unwrap();
-    if let Some(c) = re_iso.captures(s) {
+    if let Some(c) = ISO.captures(s) {
         return iso(
             c[1].parse().ok()?,
             c[2].parse().ok(),
             c.get(3).and_then(|d| d.as_str().parse().ok()),
         );
     }
-    if regex::Regex::new(r"^\d{4}$").unwrap().is_match(s) {
+    if YEAR.is_match(s) {
         return iso(s.parse().ok()?, None, None);
     }
     // 05/14/2012 (US) and 14.05.2012 (European).
-    if let Some(c) = regex::Regex::new(r"^(\d{1,2})/(\d{1,2})/(\d{4})$").unwrap().captures(s) {
+    if let Some(c) = US.captures(s) {
         return iso(c[3].parse().ok()?, c[1].parse().ok(), c[2].parse().ok());
     }
-    if let Some(c) = regex::Regex::new(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-        .unwrap()
-        .captures(s)
-    {
+    if let Some(c) = EUROPEAN.captures(s) {
         return iso(c[3].parse().ok()?, c[2].parse().ok(), c[1].parse().ok());
     }
     // Drop a leading weekday: "Monday, May 14, 2012".
-    let s = regex::Regex::new(r"(?i)^(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+")
-        .unwrap()
-        .replace(s, "");
+    let s = WEEKDAY.replace(s, "");
     let words: Vec<&str> = s
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| !w.is_empty())

@@ -157,7 +157,7 @@ pub struct Prf {
 }
 
 impl Prf {
-    fn from_counts(gold: usize, predicted: usize, correct: usize) -> Self {
+    pub fn from_counts(gold: usize, predicted: usize, correct: usize) -> Self {
         let precision = if predicted == 0 {
             0.0
         } else {

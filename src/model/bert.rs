@@ -109,6 +109,7 @@ impl Embeddings {
 /// One transformer layer: self-attention and feed-forward, each with residual and LayerNorm.
 /// Layers loaded for inference run on [`FastLayer`]; layers being trained run on candle's
 /// differentiable ops.
+#[allow(clippy::large_enum_variant)] // six layers per model: boxing would only add an indirection
 pub enum BertLayer {
     Inference(FastLayer),
     Trainable(CandleLayer),
@@ -133,8 +134,13 @@ fn flat(t: &Tensor) -> Result<Vec<f32>> {
 }
 
 impl BertLayer {
-    /// A layer for inference.
+    /// A layer for inference, in the process's precision ([`super::fast::precision`]).
     pub fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+        Self::load_precision(vb, c, super::fast::precision())
+    }
+
+    /// A layer for inference in the given precision.
+    pub fn load_precision(vb: VarBuilder, c: &BertConfig, precision: super::fast::Precision) -> Result<Self> {
         // The candle loader reads the weights (names and shapes checked); they are then copied out.
         let l = CandleLayer::load(vb, c)?;
         let lin = |l: &Linear| -> Result<(Vec<f32>, Vec<f32>)> {
@@ -154,10 +160,11 @@ impl BertLayer {
             output: lin(&l.output)?,
             out_norm: norm(&l.out_norm)?,
         };
-        Ok(Self::Inference(FastLayer::new(
+        Ok(Self::Inference(FastLayer::with_precision(
             weights,
             c.num_attention_heads,
             c.layer_norm_eps,
+            precision,
         )))
     }
 

@@ -53,27 +53,75 @@ pub fn windows(n: usize, size: usize, stride: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// Frozen-layer states of a document's sentences: for each sentence, one `[n_subwords, hidden]`
-/// tensor per window (special tokens removed; most sentences fit one window). Computed once by
-/// the first model stage that runs the encoder and read by the later ones.
+/// Where the shared sentence states come from: the base encoder's bottom layers
+/// ([`BaseStates`]), or a trained model's own bottom layers over them (rhetor's NER model, whose
+/// lower layers every later stage then shares). Models trained on one source's states record its
+/// [`StateSource::id`] and refuse another.
+pub trait StateSource: Send + Sync {
+    /// What produces the states, for provenance checks: `base:4`, `ner:SHA256:4`.
+    fn id(&self) -> String;
+    fn hidden_size(&self) -> usize;
+    /// The encoder underneath (tokeniser, base weights).
+    fn encoder(&self) -> &Encoder;
+    /// States of each word sequence: one `[n_subwords, hidden]` tensor per window (special tokens
+    /// removed), windows of the encoder's size.
+    fn states(&self, words: &[Vec<&str>]) -> Result<Vec<Vec<Tensor>>>;
+}
+
+/// States after the embeddings and the base encoder's bottom `layers` layers.
+pub struct BaseStates {
+    pub encoder: std::sync::Arc<Encoder>,
+    pub layers: usize,
+}
+
+impl StateSource for BaseStates {
+    fn id(&self) -> String {
+        format!("base:{}", self.layers)
+    }
+    fn hidden_size(&self) -> usize {
+        self.encoder.hidden_size()
+    }
+    fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+    fn states(&self, words: &[Vec<&str>]) -> Result<Vec<Vec<Tensor>>> {
+        let ids: Vec<Vec<u32>> = words
+            .iter()
+            .map(|w| self.encoder.tokenize_words(w).map(|(ids, _)| ids))
+            .collect::<Result<_>>()?;
+        self.encoder.frozen_states(self.layers, &ids)
+    }
+}
+
+/// Shared states of a document's sentences: for each sentence, one `[n_subwords, hidden]` tensor
+/// per window (special tokens removed; most sentences fit one window). Computed once by the
+/// first model stage that runs the encoder and read by the later ones.
 #[derive(Debug, Clone)]
 pub struct SentenceStates {
-    /// How many encoder layers produced the states.
-    pub layers: usize,
+    /// The [`StateSource::id`] that produced them.
+    pub source: String,
     pub sentences: Vec<Option<Vec<Tensor>>>,
 }
 
 impl SentenceStates {
-    pub fn new(layers: usize, n_sentences: usize) -> Self {
+    pub fn new(source: String, n_sentences: usize) -> Self {
         Self {
-            layers,
+            source,
             sentences: vec![None; n_sentences],
+        }
+    }
+
+    /// The document's states if they came from `source`, else empty ones.
+    pub fn reuse(prior: Option<Self>, source: &dyn StateSource, n_sentences: usize) -> Self {
+        match prior {
+            Some(s) if s.source == source.id() => s,
+            _ => Self::new(source.id(), n_sentences),
         }
     }
 
     /// Computes the states of the sentences in `wanted` that have none yet; `words[i]` are the
     /// word tokens of sentence i.
-    pub fn ensure(&mut self, enc: &Encoder, wanted: &[usize], words: &[Vec<&str>]) -> Result<()> {
+    pub fn ensure(&mut self, source: &dyn StateSource, wanted: &[usize], words: &[Vec<&str>]) -> Result<()> {
         let missing: Vec<usize> = wanted
             .iter()
             .copied()
@@ -82,11 +130,8 @@ impl SentenceStates {
         if missing.is_empty() {
             return Ok(());
         }
-        let ids: Vec<Vec<u32>> = missing
-            .iter()
-            .map(|&i| enc.tokenize_words(&words[i]).map(|(ids, _)| ids))
-            .collect::<Result<_>>()?;
-        for (&i, states) in missing.iter().zip(enc.frozen_states(self.layers, &ids)?) {
+        let these: Vec<Vec<&str>> = missing.iter().map(|&i| words[i].clone()).collect();
+        for (&i, states) in missing.iter().zip(source.states(&these)?) {
             self.sentences[i] = Some(states);
         }
         Ok(())

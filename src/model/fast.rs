@@ -33,9 +33,42 @@ macro_rules! dispatched {
     };
 }
 
+/// How the inference layers multiply: f32 `gemm`, or int8 products (`super::quant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    Fp32,
+    Int8,
+}
+
+static PRECISION: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// The precision layers loaded from now on use (a process setting, chosen before models load).
+pub fn set_precision(p: Precision) {
+    PRECISION.store(p as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn precision() -> Precision {
+    match PRECISION.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => Precision::Int8,
+        _ => Precision::Fp32,
+    }
+}
+
+/// The four matrices of a layer quantised for int8 products.
+struct QuantWeights {
+    qkv: super::quant::QuantMatrix,
+    out: super::quant::QuantMatrix,
+    inter: super::quant::QuantMatrix,
+    output: super::quant::QuantMatrix,
+}
+
 /// One layer's weights, laid out for direct `gemm` calls. Weights keep the torch `Linear` layout
 /// `[out, in]`, row-major.
 pub struct FastLayer {
+    /// Present when the layer runs in int8.
+    quant: Option<QuantWeights>,
     hidden: usize,
     heads: usize,
     intermediate: usize,
@@ -69,6 +102,10 @@ pub struct LayerWeights {
 
 impl FastLayer {
     pub fn new(w: LayerWeights, heads: usize, eps: f64) -> Self {
+        Self::with_precision(w, heads, eps, precision())
+    }
+
+    pub fn with_precision(w: LayerWeights, heads: usize, eps: f64, precision: Precision) -> Self {
         let hidden = w.query.1.len();
         let intermediate = w.intermediate.1.len();
         assert_eq!(w.query.0.len(), hidden * hidden);
@@ -82,23 +119,32 @@ impl FastLayer {
         );
         let qkv_w = [w.query.0, w.key.0, w.value.0].concat();
         let qkv_b = [w.query.1, w.key.1, w.value.1].concat();
+        let quant = (precision == Precision::Int8).then(|| QuantWeights {
+            qkv: super::quant::QuantMatrix::new(&qkv_w, 3 * hidden, hidden),
+            out: super::quant::QuantMatrix::new(&w.attn_out.0, hidden, hidden),
+            inter: super::quant::QuantMatrix::new(&w.intermediate.0, intermediate, hidden),
+            output: super::quant::QuantMatrix::new(&w.output.0, hidden, intermediate),
+        });
+        // In int8 the f32 matrices are not kept (memory stays what it was, or less).
+        let keep = |v: Vec<f32>| if quant.is_some() { Vec::new() } else { v };
         Self {
             hidden,
             heads,
             intermediate,
             eps: eps as f32,
-            qkv_w,
+            qkv_w: keep(qkv_w),
             qkv_b,
-            out_w: w.attn_out.0,
+            out_w: keep(w.attn_out.0),
             out_b: w.attn_out.1,
             attn_norm_w: w.attn_norm.0,
             attn_norm_b: w.attn_norm.1,
-            inter_w: w.intermediate.0,
+            inter_w: keep(w.intermediate.0),
             inter_b: w.intermediate.1,
-            output_w: w.output.0,
+            output_w: keep(w.output.0),
             output_b: w.output.1,
             out_norm_w: w.out_norm.0,
             out_norm_b: w.out_norm.1,
+            quant,
         }
     }
 
@@ -108,21 +154,34 @@ impl FastLayer {
         let (h, m) = (self.hidden, batch * len);
         assert_eq!(x.len(), m * h);
         assert_eq!(mask_bias.len(), m);
+        let q = self.quant.as_ref();
         let mut qkv = repeat_rows(&self.qkv_b, m);
-        matmul_accumulate(&mut qkv, x, &self.qkv_w, m, h, 3 * h);
+        match q {
+            Some(q) => super::quant::qmatmul_accumulate(&mut qkv, x, &q.qkv, m),
+            None => matmul_accumulate(&mut qkv, x, &self.qkv_w, m, h, 3 * h),
+        }
         let ctx = self.attention(&qkv, mask_bias, batch, len);
         drop(qkv);
         // Residual and bias first, then the product accumulates into them.
         let mut a = x.to_vec();
         add_rows(&mut a, &self.out_b);
-        matmul_accumulate(&mut a, &ctx, &self.out_w, m, h, h);
+        match q {
+            Some(q) => super::quant::qmatmul_accumulate(&mut a, &ctx, &q.out, m),
+            None => matmul_accumulate(&mut a, &ctx, &self.out_w, m, h, h),
+        }
         layer_norm(&mut a, h, &self.attn_norm_w, &self.attn_norm_b, self.eps);
         let mut inter = repeat_rows(&self.inter_b, m);
-        matmul_accumulate(&mut inter, &a, &self.inter_w, m, h, self.intermediate);
+        match q {
+            Some(q) => super::quant::qmatmul_accumulate(&mut inter, &a, &q.inter, m),
+            None => matmul_accumulate(&mut inter, &a, &self.inter_w, m, h, self.intermediate),
+        }
         gelu_in_place(&mut inter);
         let mut y = a;
         add_rows(&mut y, &self.output_b);
-        matmul_accumulate(&mut y, &inter, &self.output_w, m, self.intermediate, h);
+        match q {
+            Some(q) => super::quant::qmatmul_accumulate(&mut y, &inter, &q.output, m),
+            None => matmul_accumulate(&mut y, &inter, &self.output_w, m, self.intermediate, h),
+        }
         layer_norm(&mut y, h, &self.out_norm_w, &self.out_norm_b, self.eps);
         y
     }

@@ -4,6 +4,7 @@
 pub mod bert;
 pub mod encoder;
 pub mod fast;
+pub mod quant;
 pub mod store;
 pub mod train;
 

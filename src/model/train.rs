@@ -103,3 +103,24 @@ pub fn optimizers(varmap: &VarMap, lr_layers: f64, lr_head: f64, weight_decay: f
         AdamW::new(vars(head), params(lr_head))?,
     ))
 }
+
+/// Stacks [n_i, h] tensors into [b, max n, h] with zero padding, and the mask [b, max n].
+pub fn stack_padded<'a>(items: impl Iterator<Item = &'a Tensor>) -> Result<(Tensor, Tensor)> {
+    let items: Vec<&Tensor> = items.collect();
+    let t = items.iter().map(|x| x.dim(0).unwrap_or(0)).max().unwrap_or(0).max(1);
+    let mut rows = Vec::with_capacity(items.len());
+    let mut mask = vec![0u32; items.len() * t];
+    for (r, x) in items.iter().enumerate() {
+        let n = x.dim(0)?;
+        mask[r * t..r * t + n].fill(1);
+        rows.push(if n == t {
+            (*x).clone()
+        } else {
+            x.pad_with_zeros(0, 0, t - n)?
+        });
+    }
+    Ok((
+        Tensor::stack(&rows, 0)?,
+        Tensor::from_vec(mask, (items.len(), t), &Device::Cpu)?,
+    ))
+}

@@ -52,6 +52,13 @@ pub enum CueKind {
     Impersonal,
     /// The actor follows: "we call on Europe to ...".
     Appeal,
+    /// An imperative at the opening of a sentence or clause ("Pass the bill.", "Do not turn these
+    /// men into martyrs."): the addressee acts; the cue is the verb itself unless it is a marker
+    /// ("do not", "let").
+    Imperative,
+    /// A judgement on an action named before the cue ("Limiting them would be advantageous",
+    /// "That would be a mistake", "Constant vigilance is required"): the subject is the action.
+    Judgement,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -43,6 +43,10 @@ pub struct Recommendation {
     pub rule_score: f32,
     /// The classifier's probability that the sentence prescribes action, else `rule_score`.
     pub score: f32,
+    /// Where the cue looks for its actor (a feature for the classifier; not written out).
+    pub cue_kind: CueKind,
+    /// The document token the cue starts at (its contextual state is a classifier feature).
+    pub cue_token: usize,
 }
 
 const BE: &[&str] = &["be", "is", "are", "was", "were", "'s", "’s"];
@@ -259,6 +263,58 @@ const DISCOURSE_PARTICIPLES: &[&str] = &[
     "plain",
     "emphasized",
 ];
+/// "should be seen as ...": how to read something.
+const INTERPRETIVE_PARTICIPLES: &[&str] = &[
+    "seen",
+    "viewed",
+    "regarded",
+    "understood",
+    "read",
+    "interpreted",
+    "considered",
+    "treated",
+    "judged",
+    "taken",
+];
+/// "we should all hope ...".
+const HOPING: &[&str] = &["hope", "wish", "pray", "expect", "assume", "suppose", "imagine"];
+/// "it should be possible to ...".
+const POSSIBILITY_AFTER_BE: &[&str] = &[
+    "possible",
+    "feasible",
+    "easy",
+    "easier",
+    "simple",
+    "difficult",
+    "hard",
+    "impossible",
+    "likely",
+    "unlikely",
+];
+/// "it is important to stress that ...": the author comments on the argument.
+const DISCOURSE_VERBS: &[&str] = &[
+    "stress",
+    "note",
+    "remember",
+    "recall",
+    "emphasize",
+    "emphasise",
+    "point",
+    "acknowledge",
+    "understand",
+    "recognize",
+    "recognise",
+    "mention",
+    "add",
+    "say",
+    "state",
+    "repeat",
+    "underline",
+    "underscore",
+    "realize",
+    "realise",
+    "bear",
+];
 const EPISTEMIC_AFTER_BE: &[&str] = &[
     "true",
     "right",
@@ -444,7 +500,10 @@ pub fn find(doc: &Document, token_texts: &[&str], lex: &Lexicon) -> Vec<Recommen
         if s.lw.iter().rev().find(|w| !is_quote(w)).is_some_and(|w| w == "?") {
             continue; // a question
         }
-        let hits = find_cues(&s, lex);
+        // Cues not used as recommendations here (an imperative verb inside a clause, an epistemic
+        // "must") never cut another cue's clause.
+        let mut hits = find_cues(&s, lex);
+        hits.retain(|h| !excluded(&s, h, lex));
         let mut clause_starts: Vec<usize> = hits.iter().map(|h| clause_start(&s, h.start)).collect();
         // A clause never reaches back into the previous cue's: "we shouldn't A, we should B".
         for k in 1..hits.len() {
@@ -543,7 +602,9 @@ fn excluded(s: &Sent, h: &CueHit, lex: &Lexicon) -> bool {
     let next = |n: usize| lw.get(h.end + n - 1).map(|w| w.as_str()).unwrap_or("");
     let first = cue.words[0].as_str();
     // The noun: "the need to", "no need to"; "has to do with".
-    if matches!(first, "need" | "needs") && DETERMINERS.contains(&prev(1)) {
+    // "There is a need to show resolve" is the author's call, the noun in an existential.
+    let existential = (2..=4).any(|n| prev(n) == "there" && (1..n).any(|m| BE.contains(&prev(m))));
+    if matches!(first, "need" | "needs") && DETERMINERS.contains(&prev(1)) && !existential {
         return true;
     }
     if matches!(first, "has" | "have") && next(1) == "do" && next(2) == "with" {
@@ -567,22 +628,112 @@ fn excluded(s: &Sent, h: &CueHit, lex: &Lexicon) -> bool {
             return true;
         }
     }
+    // Interpretive: "should be seen as", "must be understood as" say how to read something, not
+    // what to do.
+    if matches!(first, "should" | "must" | "ought")
+        && BE.contains(&next(1))
+        && INTERPRETIVE_PARTICIPLES.contains(&next(2))
+        && next(3) == "as"
+    {
+        return true;
+    }
+    // Hoping and wishing: "we should all hope that", "one must hope".
+    if matches!(first, "should" | "must")
+        && (HOPING.contains(&next(1)) || (next(1) == "all" && HOPING.contains(&next(2))))
+    {
+        return true;
+    }
+    // Possibility and ease: "it should be possible to", "it should be easy to".
+    if prev(1) == "it" && BE.contains(&next(1)) && POSSIBILITY_AFTER_BE.contains(&next(2)) {
+        return true;
+    }
+    // Discourse: "it is important to stress that", "it is worth noting".
+    if cue.kind == CueKind::Impersonal && DISCOURSE_VERBS.contains(&next(1)) {
+        return true;
+    }
+    // Another actor's constraint: "the bill would require sixty votes".
+    if matches!(
+        cue.words.last().map(String::as_str),
+        Some("require" | "requires" | "required")
+    ) && is_number_word(next(1))
+    {
+        return true;
+    }
+    // Predictions: "they will have to make the case", "we'll need to".
+    if matches!(prev(1), "will" | "'ll") && matches!(first, "have" | "has" | "need" | "needs") {
+        return true;
+    }
     // Inverted conditional: "Should talks fail, ...".
     if first == "should" && h.start == 0 {
         return true;
     }
+    // Imperatives open their sentence or clause (after openers such as "So," or "First,").
+    if cue.kind == CueKind::Imperative {
+        let opener = |w: &String| is_punct(w) || is_quote(w) || OPENER_WORDS.contains(&w.as_str());
+        // A vocative may come first: "Congress, give these Americans that chance."
+        let vocative = h.start >= 2
+            && prev(1) == ","
+            && h.start <= 6
+            && s.words[..h.start - 1].iter().all(|w| {
+                w.chars().next().is_some_and(|c| c.is_uppercase())
+                    || w.chars().all(|c| !c.is_alphanumeric())
+                    || matches!(*w, "and" | "of" | "the")
+            });
+        // After a conditional clause: "If the Europeans want a deal, let them press Tehran."
+        let after_condition = prev(1) == "," && matches!(lw[0].as_str(), "if" | "unless" | "when" | "until" | "before");
+        let opens =
+            lw[..h.start].iter().all(opener) || matches!(prev(1), ":" | ";" | "—" | "–") || vocative || after_condition;
+        let capital = s.words[h.start].chars().next().is_some_and(char::is_uppercase);
+        return !(opens && (capital || vocative || after_condition || matches!(prev(1), ":" | ";" | "—" | "–")));
+    }
+    // Judgements need the action they judge before them, in the same clause.
+    if cue.kind == CueKind::Judgement {
+        return h.start == 0 || is_punct(&lw[h.start - 1]);
+    }
     // Appeals need an addressee and an infinitive: "call on Europe to act", "urge you to".
     if cue.kind == CueKind::Appeal {
         let to = lw[h.end..].iter().take(10).position(|w| w == "to" || w == "that");
-        if !matches!(
-            prev(1),
-            "i" | "we" | "hereby" | "strongly" | "therefore" | "also" | "again" | "now"
-        ) || to.is_none_or(|p| p == 0)
+        // The speaker is the cue's own first word ("we want", "it falls to") or just before it.
+        let self_named = matches!(first, "i" | "we" | "it" | "my" | "i'm" | "i'd");
+        if !(self_named
+            || matches!(
+                prev(1),
+                "i" | "we" | "hereby" | "strongly" | "therefore" | "also" | "again" | "now" | "'m" | "am" | "are"
+            ))
+            || to.is_none_or(|p| p == 0)
         {
             return true;
         }
     }
     false
+}
+
+fn is_number_word(w: &str) -> bool {
+    w.chars().next().is_some_and(|c| c.is_ascii_digit())
+        || matches!(
+            w,
+            "two"
+                | "three"
+                | "four"
+                | "five"
+                | "six"
+                | "seven"
+                | "eight"
+                | "nine"
+                | "ten"
+                | "twelve"
+                | "twenty"
+                | "thirty"
+                | "forty"
+                | "fifty"
+                | "sixty"
+                | "seventy"
+                | "hundred"
+                | "hundreds"
+                | "thousands"
+                | "millions"
+                | "billions"
+        )
 }
 
 fn strip_subject(s: &Sent, mut a: usize, mut b: usize) -> (usize, usize) {
@@ -702,6 +853,56 @@ fn read_clause(
                     act_a = cue_b + p + 1;
                 }
             }
+        }
+        CueKind::Imperative => {
+            // The verb is the cue unless the cue is a marker ("do not", "let", "please").
+            if !matches!(cue.words[0].as_str(), "do" | "don't" | "never" | "let" | "please") {
+                act_a = h.start;
+            }
+        }
+        CueKind::Judgement => {
+            // The action is what comes before the cue in its clause.
+            let (a, b) = strip_subject(s, clause, cue_a);
+            if b <= a {
+                return None;
+            }
+            let judged = text_of(doc, s, a, b);
+            let action = judged.clone();
+            let modality = text_of(doc, s, cue_a, cue_b.max(h.end));
+            let clause_words: Vec<String> = lw[a..end.max(b)].to_vec();
+            let instruments: Vec<String> = lex
+                .instruments_in(&clause_words)
+                .into_iter()
+                .map(|(k, _)| lex.instruments[k].id.clone())
+                .collect();
+            let (target, target_id) = mentions_in(doc, s, a, b)
+                .next()
+                .map(|m| (m.entity_name.clone(), m.entity_id.clone()))
+                .unwrap_or_default();
+            let hedged = lw[clause..end.max(h.end)].iter().any(|w| HEDGES.contains(&w.as_str()));
+            let rule_score = if hedged { 0.8 * 0.8 } else { 0.8 };
+            return Some(Recommendation {
+                sent_id: s.id,
+                start: doc.tokens[s.first + a].span.start,
+                end: doc.tokens[s.first + end.max(h.end) - 1].span.end,
+                actor: String::new(),
+                actor_raw: String::new(),
+                actor_id: String::new(),
+                modality,
+                strength: cue.strength,
+                polarity,
+                action,
+                target,
+                target_id,
+                instrument: instruments.first().cloned().unwrap_or_else(|| "other".into()),
+                instruments,
+                hedged,
+                speaker: speaker_of(doc, s, h.start),
+                rule_score,
+                score: rule_score,
+                cue_kind: cue.kind,
+                cue_token: s.first + h.start,
+            });
         }
         CueKind::Appeal => {
             let p = lw[cue_b..end].iter().position(|w| w == "to" || w == "that")?;
@@ -868,6 +1069,8 @@ fn read_clause(
         speaker,
         rule_score,
         score: rule_score,
+        cue_kind: cue.kind,
+        cue_token: s.first + h.start,
     })
 }
 

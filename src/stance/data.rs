@@ -174,6 +174,52 @@ pub fn read_vast(path: &Path) -> Result<Vec<StanceExample>> {
     Ok(out)
 }
 
+/// Reads extra training data in the plain layout: a CSV with `text`, `target` and `stance`
+/// (`favor`, `against` or `neutral`) columns. At most `max` rows are kept, evenly spaced over the
+/// file, so every topic it holds is represented.
+pub fn read_plain(path: &Path, max: usize) -> Result<Vec<StanceExample>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}: no header row", path.display()))?
+        .clone();
+    let find = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (Some(text_col), Some(target_col), Some(stance_col)) = (find("text"), find("target"), find("stance")) else {
+        bail!(
+            "{}: stance training data needs the columns text, target and stance; found {:?}",
+            path.display(),
+            headers.iter().collect::<Vec<_>>()
+        );
+    };
+    let mut all = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.with_context(|| format!("{}: record {}", path.display(), i + 1))?;
+        let stance = match row.get(stance_col).unwrap_or("").trim() {
+            "favor" | "favour" | "pro" => Stance::Favor,
+            "against" | "con" => Stance::Against,
+            "neutral" | "none" => Stance::Neutral,
+            other => bail!(
+                "{}: record {}: stance {other:?} is not favor, against or neutral",
+                path.display(),
+                i + 1
+            ),
+        };
+        all.push(StanceExample {
+            target: row.get(target_col).unwrap_or("").trim().to_string(),
+            text: row.get(text_col).unwrap_or("").trim().to_string(),
+            stance,
+        });
+    }
+    if all.len() <= max {
+        return Ok(all);
+    }
+    let step = all.len() as f64 / max as f64;
+    Ok((0..max).map(|k| all[(k as f64 * step) as usize].clone()).collect())
+}
+
 /// Reads gold data in either layout: a folder is SemEval, a file is VAST.
 pub fn read_any(path: &Path, split: &str) -> Result<(Layout, Vec<StanceExample>)> {
     if path.is_dir() {

@@ -1,7 +1,9 @@
 //! Stance stage: the author's stance toward targets (a policy, an instrument, an actor). `data`
 //! reads gold files and scores predictions; `model` is the stance classifier on the shared encoder.
 
+pub mod aggregate;
 pub mod data;
+pub mod devset;
 pub mod model;
 
 /// The stance model `analyze` uses unless told otherwise: `models/stance` in the working
@@ -18,7 +20,6 @@ pub fn default_stance_model_dir() -> std::path::PathBuf {
 pub mod targets;
 
 use crate::document::{Document, Layer};
-use crate::model::Encoder;
 use crate::pipeline::Component;
 use candle_core::Tensor;
 use std::collections::HashMap;
@@ -42,6 +43,9 @@ pub struct DocumentStance {
     /// What decided: `recommendations` (the author's own recommendations on the target's
     /// instrument) or `model` (the stance model's sentence scores).
     pub basis: &'static str,
+    /// The document-level features the decision was made from (see [`aggregate::features`]);
+    /// kept for training the aggregator, never written out.
+    pub features: Vec<f32>,
 }
 
 /// A document's mean score must pass this for favor or against; below it, neutral.
@@ -51,11 +55,15 @@ pub const ENTITY_TARGET_MIN_MENTIONS: usize = 2;
 
 /// Pipeline component: the stance model over every sentence that names a target.
 pub struct StanceDetector {
-    pub encoder: Arc<Encoder>,
+    /// The shared states the stance model reads (those it was trained on).
+    pub source: Arc<dyn crate::model::encoder::StateSource>,
     pub model: Arc<model::StanceModel>,
     pub targets: Arc<targets::Targets>,
     /// Frozen states of target descriptions, computed once per run.
     pub target_states: Mutex<HashMap<String, Tensor>>,
+    /// The document-level decision learned on labelled op-eds (`aggregate.json` of the stance
+    /// model's folder), when there is one; else the fixed policy of [`aggregate`].
+    pub aggregator: Option<Arc<aggregate::Aggregator>>,
 }
 
 impl StanceDetector {
@@ -63,7 +71,7 @@ impl StanceDetector {
         if let Some(t) = self.target_states.lock().expect("cache lock").get(description) {
             return Ok(t.clone());
         }
-        let t = self.model.encode_target(&self.encoder, description)?;
+        let t = self.model.encode_target(self.source.as_ref(), description)?;
         self.target_states
             .lock()
             .expect("cache lock")
@@ -179,15 +187,12 @@ impl Component for StanceDetector {
             doc.states = prior_states;
             return Ok(());
         }
-        let layers = self.model.config.frozen_layers;
-        let mut states = match prior_states {
-            Some(s) if s.layers == layers => s,
-            _ => crate::model::encoder::SentenceStates::new(layers, doc.sentences.len()),
-        };
+        let mut states =
+            crate::model::encoder::SentenceStates::reuse(prior_states, self.source.as_ref(), doc.sentences.len());
         let mut all: Vec<usize> = wanted.iter().flat_map(|w| w.4.iter().copied()).collect();
         all.sort_unstable();
         all.dedup();
-        states.ensure(&self.encoder, &all, &words)?;
+        states.ensure(self.source.as_ref(), &all, &words)?;
         let target_states: Vec<Tensor> = wanted
             .iter()
             .map(|w| self.target_state(&w.3))
@@ -237,7 +242,14 @@ impl Component for StanceDetector {
                         .collect(),
                     None => Vec::new(),
                 };
-                aggregate(&w.0, &w.1, w.2, &sent_probs, &recs)
+                let reported: Vec<bool> = w.4.iter().map(|&s| aggregate::is_reported(&lower[s])).collect();
+                let reported_of = |s: usize| w.4.iter().position(|&x| x == s).is_some_and(|k| reported[k]);
+                let mut d = aggregate(&w.0, &w.1, w.2, &sent_probs, &recs);
+                d.features = aggregate::features(w.2, &sent_probs, &recs, &reported_of, doc.sentences.len());
+                if let Some(agg) = &self.aggregator {
+                    agg.decide(&mut d);
+                }
+                d
             })
             .collect();
         doc.stances = stances;
@@ -309,5 +321,6 @@ pub fn aggregate(
         n_sentences: per_sentence.len(),
         evidence,
         basis,
+        features: Vec::new(),
     }
 }

@@ -8,7 +8,8 @@
 
 use super::data::{Stance, StanceExample};
 use crate::model::bert::{forward_stack, Bert, BertLayer};
-use crate::model::train::{dropout, init_vars, optimizers, save_weights, SplitMix};
+use crate::model::encoder::StateSource;
+use crate::model::train::{dropout, init_vars, optimizers, save_weights, stack_padded, SplitMix};
 use crate::model::Encoder;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, IndexOp, Tensor, D};
@@ -88,6 +89,10 @@ pub struct StanceConfig {
     /// Anything else a reader of the model card should know about how this copy was made.
     #[serde(default)]
     pub notes: Option<String>,
+    /// The shared states it reads ([`crate::model::encoder::StateSource::id`]). Absent in older
+    /// models, which read the base encoder's frozen layers and their targets with `[CLS]`/`[SEP]`.
+    #[serde(default)]
+    pub states_source: Option<String>,
 }
 
 /// The trained part: segment vectors, the top encoder layers, and the classifier.
@@ -106,7 +111,10 @@ impl StanceHead {
                 if trainable {
                     BertLayer::load_trainable(vb, &base.config)
                 } else {
-                    BertLayer::load(vb, &base.config)
+                    // Kept in fp32 under --precision int8: quantised with the encoder, these two
+                    // layers took SemEval val F_avg from 0.702 to 0.685, past the half point
+                    // allowed; with only the encoder below them in int8 it reads 0.707.
+                    BertLayer::load_precision(vb, &base.config, crate::model::fast::Precision::Fp32)
                 }
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
@@ -166,7 +174,21 @@ pub struct StanceModel {
 pub type Probs = [f32; 3];
 
 impl StanceModel {
-    pub fn load(dir: &Path, enc: &Encoder) -> Result<Self> {
+    /// The shared states the model in `dir` reads (`base:N` or a NER model's `ner:...`), from its
+    /// configuration, so the run can give it the right ones before loading it.
+    pub fn states_needed(dir: &Path) -> Result<String> {
+        let config: StanceConfig = serde_json::from_slice(
+            &std::fs::read(dir.join("config.json"))
+                .with_context(|| format!("cannot read {}/config.json", dir.display()))?,
+        )
+        .with_context(|| format!("{}/config.json is not a rhetor stance configuration", dir.display()))?;
+        Ok(config
+            .states_source
+            .unwrap_or_else(|| format!("base:{}", config.frozen_layers)))
+    }
+
+    pub fn load(dir: &Path, source: &dyn StateSource) -> Result<Self> {
+        let enc = source.encoder();
         let config: StanceConfig =
             serde_json::from_slice(&std::fs::read(dir.join("config.json")).with_context(|| {
                 format!(
@@ -183,6 +205,17 @@ impl StanceModel {
                 enc.model_id
             );
         }
+        let wanted = config
+            .states_source
+            .clone()
+            .unwrap_or_else(|| format!("base:{}", config.frozen_layers));
+        if wanted != source.id() {
+            bail!(
+                "{} was trained on the shared states {wanted}, but this run's are {} (another NER model?); retrain it with `rhetor train stance --ner-model ...`",
+                dir.display(),
+                source.id()
+            );
+        }
         let weights = dir.join("model.safetensors");
         let sha256 = crate::model::store::sha256_file(&weights)?;
         // SAFETY: read-only memory map of a file rhetor does not modify while it is mapped.
@@ -196,18 +229,26 @@ impl StanceModel {
         })
     }
 
-    /// Frozen states of `[CLS] target [SEP]`.
-    pub fn encode_target(&self, enc: &Encoder, target: &str) -> Result<States> {
-        encode_target_frozen(enc, self.config.frozen_layers, target)
+    /// Shared states of a target description (older models: frozen states of `[CLS] target [SEP]`).
+    pub fn encode_target(&self, source: &dyn StateSource, target: &str) -> Result<States> {
+        if self.config.states_source.is_none() {
+            return encode_target_frozen(source.encoder(), self.config.frozen_layers, target);
+        }
+        encode_target_shared(source, target)
     }
 
-    /// Frozen states of each window of each text (subwords only), windows of the encoder's size.
-    pub fn encode_texts(&self, enc: &Encoder, texts: &[&str]) -> Result<Vec<Vec<States>>> {
-        let subs: Vec<Vec<u32>> = texts
-            .iter()
-            .map(|t| enc.tokenize(t).map(|s| s.ids))
-            .collect::<Result<_>>()?;
-        enc.frozen_states(self.config.frozen_layers, &subs)
+    /// Shared states of each window of each text (subwords only), windows of the encoder's size.
+    pub fn encode_texts(&self, source: &dyn StateSource, texts: &[&str]) -> Result<Vec<Vec<States>>> {
+        if self.config.states_source.is_none() {
+            let enc = source.encoder();
+            let subs: Vec<Vec<u32>> = texts
+                .iter()
+                .map(|t| enc.tokenize(t).map(|s| s.ids))
+                .collect::<Result<_>>()?;
+            return enc.frozen_states(self.config.frozen_layers, &subs);
+        }
+        let words: Vec<Vec<&str>> = texts.iter().map(|t| crate::text::words_of(t)).collect();
+        source.states(&words)
     }
 
     /// Probabilities for each (target states, text states) pair, in batches.
@@ -228,7 +269,7 @@ impl StanceModel {
     }
 
     /// The stance of each text toward its target; long texts average over their windows.
-    pub fn predict(&self, enc: &Encoder, examples: &[(&str, &str)]) -> Result<Vec<Probs>> {
+    pub fn predict(&self, enc: &dyn StateSource, examples: &[(&str, &str)]) -> Result<Vec<Probs>> {
         let mut targets: Vec<&str> = examples.iter().map(|e| e.0).collect();
         targets.sort();
         targets.dedup();
@@ -278,27 +319,6 @@ pub fn argmax(p: &Probs) -> Stance {
     Stance::from_index(best)
 }
 
-/// Stacks [n_i, h] tensors into [b, max n, h] with zero padding, and the mask [b, max n].
-fn stack_padded<'a>(items: impl Iterator<Item = &'a Tensor>) -> Result<(Tensor, Tensor)> {
-    let items: Vec<&Tensor> = items.collect();
-    let t = items.iter().map(|x| x.dim(0).unwrap_or(0)).max().unwrap_or(0).max(1);
-    let mut rows = Vec::with_capacity(items.len());
-    let mut mask = vec![0u32; items.len() * t];
-    for (r, x) in items.iter().enumerate() {
-        let n = x.dim(0)?;
-        mask[r * t..r * t + n].fill(1);
-        rows.push(if n == t {
-            (*x).clone()
-        } else {
-            x.pad_with_zeros(0, 0, t - n)?
-        });
-    }
-    Ok((
-        Tensor::stack(&rows, 0)?,
-        Tensor::from_vec(mask, (items.len(), t), &Device::Cpu)?,
-    ))
-}
-
 /// Splits VAST rows into training and development: every k-th row (k = 1 / share) goes to
 /// development, so the split is fixed and covers every part of the file.
 pub fn split_vast(rows: Vec<StanceExample>, share: f64) -> (Vec<StanceExample>, Vec<StanceExample>) {
@@ -319,12 +339,12 @@ pub fn split_vast(rows: Vec<StanceExample>, share: f64) -> (Vec<StanceExample>, 
 }
 
 /// Predicted classes for gold examples.
-pub fn predict_gold(model: &StanceModel, enc: &Encoder, gold: &[StanceExample]) -> Result<Vec<Stance>> {
+pub fn predict_gold(model: &StanceModel, enc: &dyn StateSource, gold: &[StanceExample]) -> Result<Vec<Stance>> {
     Ok(predict_gold_probs(model, enc, gold)?.iter().map(argmax).collect())
 }
 
 /// Class probabilities (against, favor, neutral) for gold examples.
-pub fn predict_gold_probs(model: &StanceModel, enc: &Encoder, gold: &[StanceExample]) -> Result<Vec<Probs>> {
+pub fn predict_gold_probs(model: &StanceModel, enc: &dyn StateSource, gold: &[StanceExample]) -> Result<Vec<Probs>> {
     let mut out = Vec::with_capacity(gold.len());
     for chunk in gold.chunks(256) {
         let pairs: Vec<(&str, &str)> = chunk.iter().map(|e| (e.target.as_str(), e.text.as_str())).collect();
@@ -336,14 +356,16 @@ pub fn predict_gold_probs(model: &StanceModel, enc: &Encoder, gold: &[StanceExam
 /// Trains a stance model on SemEval-2016 (train split; its val split for development) and a VAST
 /// file (split by `vast_dev_share`), writing `model.safetensors` and `config.json` into `out`.
 pub fn train(
-    enc: &Encoder,
+    source: &dyn StateSource,
     base_dir: &Path,
     semeval: Option<&Path>,
     vast: Option<&Path>,
+    extra: &[(PathBuf, usize)],
     out: &Path,
     hyper: StanceHyper,
 ) -> Result<StanceConfig> {
     let started = Instant::now();
+    let enc = source.encoder();
     let mut train_set = Vec::new();
     let mut dev_semeval = Vec::new();
     let mut dev_vast = Vec::new();
@@ -364,6 +386,11 @@ pub fn train(
         ));
         train_set.extend(t);
         dev_vast = d;
+    }
+    for (file, max) in extra {
+        let rows = super::data::read_plain(file, *max)?;
+        sources.push(format!("{} ({} rows for training)", file.display(), rows.len()));
+        train_set.extend(rows);
     }
     if let Some(n) = hyper.max_examples {
         // Keep every class and source represented: take evenly spaced examples.
@@ -392,20 +419,22 @@ pub fn train(
     let bar = indicatif::ProgressBar::new((targets.len() + train_set.len()) as u64);
     bar.set_message("encoding training data");
     let mut target_states = Vec::with_capacity(targets.len());
+    if source.id() != format!("base:{frozen}") && !source.id().ends_with(&format!(":{frozen}")) {
+        bail!(
+            "the shared states {} do not end at layer {frozen}: train {} layers",
+            source.id(),
+            n_layers - frozen
+        );
+    }
     for t in &targets {
-        target_states.push(encode_target_frozen(enc, frozen, t)?);
+        target_states.push(encode_target_shared(source, t)?);
         bar.inc(1);
     }
-    let text_ids: Vec<Vec<u32>> = train_set
-        .iter()
-        .map(|e| {
-            enc.tokenize(&e.text)
-                .map(|s| s.ids.into_iter().take(enc.window).collect())
-        })
-        .collect::<Result<_>>()?;
+    let text_words: Vec<Vec<&str>> = train_set.iter().map(|e| crate::text::words_of(&e.text)).collect();
     let mut text_states: Vec<States> = Vec::with_capacity(train_set.len());
-    for chunk in text_ids.chunks(256) {
-        for mut w in enc.frozen_states(frozen, chunk)? {
+    for chunk in text_words.chunks(256) {
+        // The first window of each text (texts are sentences and tweets; a window is 126 subwords).
+        for mut w in source.states(chunk)? {
             text_states.push(if w.is_empty() {
                 Tensor::zeros((1, enc.hidden_size()), DType::F32, &Device::Cpu)?
             } else {
@@ -440,6 +469,7 @@ pub fn train(
         train_seconds: 0.0,
         rhetor_version: crate::VERSION.to_string(),
         epoch_scores: Vec::new(),
+        states_source: Some(source.id()),
         averaged_epochs: Vec::new(),
         notes: None,
     };
@@ -489,7 +519,7 @@ pub fn train(
             dir: out.to_path_buf(),
             sha256: String::new(),
         };
-        let (sem, vst, measure) = dev_scores(&model, enc, &dev_semeval, &dev_vast)?;
+        let (sem, vst, measure) = dev_scores(&model, source, &dev_semeval, &dev_vast)?;
         config.epoch_scores.push(measure);
         if hyper.average_best > 1 {
             snapshots.push((epoch, measure, snapshot(&varmap)?));
@@ -524,7 +554,16 @@ pub fn train(
         let epochs: Vec<usize> = snapshots.iter().map(|s| s.0).collect();
         let weights_list: Vec<Weights> = snapshots.into_iter().map(|s| s.2).collect();
         let avg = average(&weights_list)?;
-        try_average(enc, &avg, &epochs, &mut config, best, &dev_semeval, &dev_vast, &weights)?;
+        try_average(
+            source,
+            &avg,
+            &epochs,
+            &mut config,
+            best,
+            &dev_semeval,
+            &dev_vast,
+            &weights,
+        )?;
     }
     config.train_seconds = started.elapsed().as_secs_f64();
     std::fs::write(out.join("config.json"), serde_json::to_string_pretty(&config)? + "\n")?;
@@ -560,7 +599,7 @@ pub fn average(sets: &[Weights]) -> Result<Weights> {
 /// measure early stopping uses (SemEval F_avg, else VAST macro F1).
 fn dev_scores(
     model: &StanceModel,
-    enc: &Encoder,
+    enc: &dyn StateSource,
     dev_semeval: &[StanceExample],
     dev_vast: &[StanceExample],
 ) -> Result<(Option<super::data::Evaluation>, Option<super::data::Evaluation>, f64)> {
@@ -592,7 +631,7 @@ fn dev_scores(
 /// `weights` and records them in `config`.
 #[allow(clippy::too_many_arguments)]
 fn try_average(
-    enc: &Encoder,
+    enc: &dyn StateSource,
     avg: &Weights,
     epochs: &[usize],
     config: &mut StanceConfig,
@@ -603,7 +642,7 @@ fn try_average(
 ) -> Result<()> {
     let vb = VarBuilder::from_tensors(avg.clone(), DType::F32, &Device::Cpu);
     let model = StanceModel {
-        head: StanceHead::new(vb, &enc.bert, config.frozen_layers, false)?,
+        head: StanceHead::new(vb, &enc.encoder().bert, config.frozen_layers, false)?,
         config: config.clone(),
         dir: PathBuf::new(),
         sha256: String::new(),
@@ -623,7 +662,7 @@ fn try_average(
 /// run's `config.json`), scores the average on the run's development data, and keeps it if it
 /// beats the run's best epoch. `checkpoints`: (epoch, model.safetensors of that epoch).
 pub fn average_checkpoints(
-    enc: &Encoder,
+    enc: &dyn StateSource,
     semeval: Option<&Path>,
     vast: Option<&Path>,
     out: &Path,
@@ -671,6 +710,16 @@ pub fn average_checkpoints(
     )?;
     std::fs::write(out.join("config.json"), serde_json::to_string_pretty(&config)? + "\n")?;
     Ok(config)
+}
+
+/// Shared states of a target description: its words' states, at least one row.
+fn encode_target_shared(source: &dyn StateSource, target: &str) -> Result<States> {
+    let words = crate::text::words_of(target);
+    let states = source.states(&[words])?;
+    match states.into_iter().next().and_then(|w| w.into_iter().next()) {
+        Some(t) if t.dim(0)? > 0 => Ok(t),
+        _ => Ok(Tensor::zeros((1, source.hidden_size()), DType::F32, &Device::Cpu)?),
+    }
 }
 
 fn encode_target_frozen(enc: &Encoder, frozen: usize, target: &str) -> Result<States> {

@@ -46,6 +46,17 @@ impl CharIndex {
     }
 }
 
+/// The word tokens of a text taken as one sentence, as `analyze` tokenises (for models that read
+/// texts given as strings: stance targets, training data).
+pub fn words_of(text: &str) -> Vec<&str> {
+    let span = Span::new(0, text.chars().count());
+    let index = CharIndex::new(text);
+    tokenize_words(text, &[span])
+        .iter()
+        .map(|t| &text[index.byte(t.span.start)..index.byte(t.span.end)])
+        .collect()
+}
+
 /// Slice `text` by a char span. Linear in the span's start for non-ASCII text; use [`CharIndex`]
 /// when slicing many spans.
 pub fn slice_chars(text: &str, span: Span) -> &str {
