@@ -214,6 +214,12 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
     configuration.insert("rules".into(), serde_json::json!(rules.sources));
     configuration.insert("pipeline".into(), serde_json::json!(pipeline.component_names()));
     configuration.insert("tokens".into(), serde_json::json!(config.tokens));
+    // The encoder's arithmetic changes scores in their last digits: part of what produced them.
+    let precision = match crate::model::fast::precision() {
+        crate::model::fast::Precision::Int8 => "int8",
+        crate::model::fast::Precision::Fp32 => "fp32",
+    };
+    configuration.insert("precision".into(), serde_json::json!(precision));
     configuration.insert("texts_csv".into(), serde_json::json!(config.texts_csv));
     configuration.insert(
         "max_input_mb".into(),

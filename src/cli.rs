@@ -21,10 +21,11 @@ pub const EXIT_SOME_INPUTS_FAILED: i32 = 3;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// How the encoder's inference layers multiply: fp32, or int8 (weights quantised per output
-    /// channel when a model loads, activations per row; see README, Performance).
-    #[arg(long, global = true, value_enum, default_value = "fp32")]
-    pub precision: crate::model::fast::Precision,
+    /// How the encoder's inference layers multiply: int8 (weights quantised per output channel
+    /// when a model loads, activations per row; the default, except for `train`) or fp32 (the
+    /// default for `train`, whose frozen layers feed training). See README, Performance.
+    #[arg(long, global = true, value_enum)]
+    pub precision: Option<crate::model::fast::Precision>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -476,7 +477,13 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
-    crate::model::fast::set_precision(cli.precision);
+    use crate::model::fast::Precision;
+    let training = matches!(cli.command, Command::Train(_));
+    crate::model::fast::set_precision(cli.precision.unwrap_or(if training {
+        Precision::Fp32
+    } else {
+        Precision::Int8
+    }));
     match cli.command {
         Command::Analyze(a) => analyze(a, args),
         Command::Models(m) => models(m),

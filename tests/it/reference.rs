@@ -115,3 +115,58 @@ fn csv_opens_in_spreadsheets() {
     };
     assert_eq!(sha, expected);
 }
+
+/// int8 (the default) against fp32 on the reference document: the same entities and
+/// recommendations, and the stances the reference is known for; the manifest says which ran.
+#[test]
+fn the_reference_document_reads_the_same_in_int8_and_fp32() {
+    let dir = tempdir().unwrap();
+    let (int8, fp32) = (dir.path().join("int8"), dir.path().join("fp32"));
+    let (code, err) = analyze_full(&[&reference()], &int8);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = analyze_full(&[&reference(), "--precision", "fp32"], &fp32);
+    assert_eq!(code, 0, "{err}");
+    for (table, cols) in [
+        ("mentions", &["start", "end", "label", "entity_id"][..]),
+        (
+            "recommendations",
+            &["start", "end", "actor", "action", "instrument"][..],
+        ),
+    ] {
+        let (a, b) = (parquet(&int8, table), parquet(&fp32, table));
+        assert_eq!(a.height(), b.height(), "{table}");
+        for c in cols {
+            let (x, y) = (a.column(c).unwrap(), b.column(c).unwrap());
+            assert!(x.equals_missing(y), "{table}.{c} differs");
+        }
+    }
+    let (a, b) = (parquet(&int8, "stances"), parquet(&fp32, "stances"));
+    for (target, stance) in [
+        ("sanctions", "favor"),
+        ("negotiations", "favor"),
+        ("entity:Q57336", "against"),
+    ] {
+        assert_eq!(
+            row(&a, "target", target)["stance"].as_deref(),
+            Some(stance),
+            "int8 {target}"
+        );
+        assert_eq!(
+            row(&b, "target", target)["stance"].as_deref(),
+            Some(stance),
+            "fp32 {target}"
+        );
+    }
+    // Scores move in the second decimal at most (a stance near a class boundary may change class).
+    let scores = |d: &polars::prelude::DataFrame| -> Vec<f64> {
+        d.column("score").unwrap().f64().unwrap().into_no_null_iter().collect()
+    };
+    for (x, y) in scores(&a).iter().zip(scores(&b)) {
+        assert!((x - y).abs() < 0.05, "{x} vs {y}");
+    }
+    let manifest = |d: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap()
+    };
+    assert_eq!(manifest(&int8)["configuration"]["precision"], "int8");
+    assert_eq!(manifest(&fp32)["configuration"]["precision"], "fp32");
+}

@@ -12,7 +12,7 @@ DATASET is one of two layouts, detected from its files:
   * snippet layout (trafilatura's evaluation, e.g. /work/shared/data/extraction):
     pages/NAME.html + expectations.jsonl. Outputs go to OUTDIR/TOOL/NAME.txt, which is what
     that folder's score.py reads; if DATASET/score.py exists it is imported and run on them.
-  * benchmark layout (article-extraction-benchmark style, e.g. /work/shared/data/extraction-more):
+  * benchmark layout (article-extraction-benchmark style, e.g. a folder with ground-truth.json and html/ID.html):
     ground-truth.json ({id: {"articleBody": ...}}) + html/ID.html. Outputs go to
     OUTDIR/TOOL/ID.txt and OUTDIR/TOOL.json ({id: {"articleBody": ...}}), and are scored with
     the shingle precision/recall/F1 below.
