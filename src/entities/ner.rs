@@ -1145,8 +1145,8 @@ pub fn write_model_card(dir: &Path, enc: &Encoder, extra: &[PathBuf]) -> Result<
          ## Model\n\n\
          - Base encoder: `{base_id}` ({base_desc}); files' combined sha256 `{base_sha}`; wheel sha256 `{wheel}`.\n\
          - {layers_trained}, a word-shape embedding \
-         (capitalisation, which the uncased encoder cannot see), lexicon features and a two-layer head. Later stages \
-         (recommendations, stance) read the states after the first {shared_n} layers of this model's encoder.\n\
+         (capitalisation, which the uncased encoder cannot see), lexicon features and a two-layer head. Models trained \
+         on this one's states (`--ner-model`; the shipped recommendation model) read them after its first {shared_n} layers.\n\
          - Lexicon features: for each cased word form of the training data, how often it was O, PER, ORG, LOC or MISC \
          (`lexicon.tsv`); during training each half of the data gets features from the other half, so the model does not \
          learn to trust a lexicon that has seen the answer.\n\
