@@ -46,6 +46,38 @@ pub struct AnalyzeConfig {
     pub limits: corpus::InputLimits,
 }
 
+impl AnalyzeConfig {
+    /// Every stage with the default models and data, no inputs and no outputs: for running the
+    /// pipeline over documents held in memory (evaluation, training on labelled articles, bench).
+    /// Change what differs with struct-update syntax.
+    pub fn pipeline_only() -> Self {
+        Self {
+            inputs: vec![],
+            out: PathBuf::new(),
+            formats: vec![],
+            metadata: None,
+            rules: vec![],
+            no_default_rules: false,
+            tokens: false,
+            texts_csv: false,
+            jobs: 1,
+            progress: false,
+            command_line: vec![],
+            entities: true,
+            ner_model: crate::entities::default_ner_model_dir(),
+            entity_files: vec![],
+            stance: true,
+            stance_model: crate::stance::default_stance_model_dir(),
+            target_files: vec![],
+            recommendations: true,
+            recommend_model: crate::recommend::default_classifier_dir(),
+            cue_files: vec![],
+            instrument_files: vec![],
+            limits: corpus::InputLimits::default(),
+        }
+    }
+}
+
 /// Documents and problems of a corpus, before any table is written.
 pub struct Corpus {
     pub files: Vec<InputFile>,

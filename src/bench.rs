@@ -46,27 +46,12 @@ pub fn run(o: &BenchOptions) -> Result<()> {
     let table = MetadataTable::default();
     let config = crate::analyze::AnalyzeConfig {
         inputs: paths.clone(),
-        out: std::path::PathBuf::new(),
-        formats: vec![],
-        metadata: None,
-        rules: vec![],
-        no_default_rules: false,
-        tokens: false,
-        texts_csv: false,
         jobs,
-        progress: false,
-        command_line: vec![],
         entities: o.entities,
         ner_model: o.ner_model.clone(),
-        entity_files: vec![],
         stance: o.entities && o.stance,
         stance_model: o.stance_model.clone(),
-        target_files: vec![],
-        recommendations: true,
-        recommend_model: crate::recommend::default_classifier_dir(),
-        cue_files: vec![],
-        instrument_files: vec![],
-        limits: crate::corpus::InputLimits::default(),
+        ..crate::analyze::AnalyzeConfig::pipeline_only()
     };
     let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
     let stage = match (o.entities, o.stance) {

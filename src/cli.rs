@@ -639,6 +639,15 @@ fn training_states(
     }
 }
 
+/// The policy targets of the labelled op-eds (`data/stance/commentary-targets.toml`), when the
+/// file is there (run from the repository).
+fn commentary_targets() -> Vec<PathBuf> {
+    [PathBuf::from("data/stance/commentary-targets.toml")]
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect()
+}
+
 /// Trains the document-level decision of the stance model in `model_dir` on labelled op-eds.
 fn train_stance_aggregate(
     model_dir: &std::path::Path,
@@ -649,35 +658,14 @@ fn train_stance_aggregate(
     let gold = devset::read_gold(gold_file)?;
     let mut docs = devset::read_articles(&gold_file.with_file_name("articles.jsonl"))?;
     let _ = std::fs::remove_file(model_dir.join("aggregate.json"));
-    let targets: Vec<PathBuf> = [PathBuf::from("data/stance/commentary-targets.toml")]
-        .into_iter()
-        .filter(|p| p.is_file())
-        .collect();
+    let targets = commentary_targets();
     let config = crate::analyze::AnalyzeConfig {
-        inputs: vec![],
-        out: PathBuf::new(),
-        formats: vec![],
-        metadata: None,
-        rules: vec![],
-        no_default_rules: false,
-        tokens: false,
-        texts_csv: false,
-        jobs: 1,
-        progress: false,
-        command_line: vec![],
-        entities: true,
         ner_model: ner_model
             .map(PathBuf::from)
             .unwrap_or_else(crate::entities::default_ner_model_dir),
-        entity_files: vec![],
-        stance: true,
         stance_model: model_dir.to_path_buf(),
         target_files: targets,
-        recommendations: true,
-        recommend_model: crate::recommend::default_classifier_dir(),
-        cue_files: vec![],
-        instrument_files: vec![],
-        limits: crate::corpus::InputLimits::default(),
+        ..crate::analyze::AnalyzeConfig::pipeline_only()
     };
     let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
     use rayon::prelude::*;
@@ -933,31 +921,14 @@ fn eval_recommend(e: EvalRecommendArgs) -> anyhow::Result<()> {
     let mut set = devset::read_tsv(&e.opeds, devset::Genre::Oped)?;
     set.extend(devset::read_tsv(&e.speeches, devset::Genre::Speech)?);
     let config = crate::analyze::AnalyzeConfig {
-        inputs: vec![],
-        out: PathBuf::new(),
-        formats: vec![],
-        metadata: None,
-        rules: vec![],
-        no_default_rules: false,
-        tokens: false,
-        texts_csv: false,
-        jobs: 1,
-        progress: false,
-        command_line: vec![],
         entities: !e.no_entities,
         ner_model: e
             .ner_model
             .clone()
             .unwrap_or_else(crate::entities::default_ner_model_dir),
-        entity_files: vec![],
         stance: false,
-        stance_model: PathBuf::new(),
-        target_files: vec![],
-        recommendations: true,
         recommend_model: e.recommend_model.clone(),
-        cue_files: vec![],
-        instrument_files: vec![],
-        limits: crate::corpus::InputLimits::default(),
+        ..crate::analyze::AnalyzeConfig::pipeline_only()
     };
     let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
     let (mut docs, unmatched) = devset::documents(&set, Some(&e.speech_dir), &|d| {
@@ -1062,39 +1033,19 @@ fn eval_stance_documents(e: &EvalStanceArgs) -> anyhow::Result<()> {
     let gold = devset::read_gold(&e.path)?;
     let articles = e.path.with_file_name("articles.jsonl");
     let docs = devset::read_articles(&articles)?;
-    let mut targets = e.targets.clone();
-    if targets.is_empty() {
-        let default = PathBuf::from("data/stance/commentary-targets.toml");
-        if default.is_file() {
-            targets.push(default);
-        }
-    }
+    let targets = if e.targets.is_empty() {
+        commentary_targets()
+    } else {
+        e.targets.clone()
+    };
     let config = crate::analyze::AnalyzeConfig {
-        inputs: vec![],
-        out: PathBuf::new(),
-        formats: vec![],
-        metadata: None,
-        rules: vec![],
-        no_default_rules: false,
-        tokens: false,
-        texts_csv: false,
-        jobs: 1,
-        progress: false,
-        command_line: vec![],
-        entities: true,
         ner_model: e
             .ner_model
             .clone()
             .unwrap_or_else(crate::entities::default_ner_model_dir),
-        entity_files: vec![],
-        stance: true,
         stance_model: e.model.clone().unwrap_or_else(crate::stance::default_stance_model_dir),
         target_files: targets,
-        recommendations: true,
-        recommend_model: crate::recommend::default_classifier_dir(),
-        cue_files: vec![],
-        instrument_files: vec![],
-        limits: crate::corpus::InputLimits::default(),
+        ..crate::analyze::AnalyzeConfig::pipeline_only()
     };
     let (pipeline, _) = crate::analyze::build_pipeline(&config)?;
     let s = devset::evaluate(&gold, docs, &pipeline)?;

@@ -134,6 +134,27 @@ pub struct Document {
 }
 
 impl Document {
+    /// A plain-text document built in memory (a labelled set's article), with no file behind it:
+    /// `id` is its id and path; nothing is analysed yet.
+    pub fn from_text(id: &str, text: String) -> Self {
+        Document {
+            doc_id: id.to_string(),
+            path: id.to_string(),
+            record: None,
+            format: Format::Txt,
+            encoding: "UTF-8".into(),
+            sha256: String::new(),
+            meta: Metadata::default(),
+            text,
+            sentences: Vec::new(),
+            tokens: Vec::new(),
+            mentions: Vec::new(),
+            states: None,
+            stances: Vec::new(),
+            recommendations: Vec::new(),
+        }
+    }
+
     /// Number of word tokens (tokens containing a letter or digit).
     pub fn n_words(&self) -> usize {
         self.tokens.iter().filter(|t| t.is_word).count()

@@ -9,7 +9,7 @@
 //! name inside a descriptive phrase) is not scored: the gold set labels the outermost name.
 
 use super::conll::{NerScores, Prf};
-use crate::document::{Document, Format, Metadata, Span};
+use crate::document::{Document, Span};
 use crate::pipeline::Component;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -111,22 +111,7 @@ pub fn evaluate(gold: &[GoldSentence], stages: &[&dyn Component]) -> Result<DevS
             offsets.push(text.chars().count());
             text.push_str(&s.text);
         }
-        let mut doc = Document {
-            doc_id: article.to_string(),
-            path: article.to_string(),
-            record: None,
-            format: Format::Txt,
-            encoding: "UTF-8".into(),
-            sha256: String::new(),
-            meta: Metadata::default(),
-            text,
-            sentences: Vec::new(),
-            tokens: Vec::new(),
-            mentions: Vec::new(),
-            states: None,
-            stances: Vec::new(),
-            recommendations: Vec::new(),
-        };
+        let mut doc = Document::from_text(article, text);
         for stage in stages {
             stage.process(&mut doc)?;
         }

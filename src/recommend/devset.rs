@@ -5,7 +5,7 @@
 //! count sentences: a sentence is predicted a recommendation when rhetor finds one in it whose
 //! speaker is the author.
 
-use crate::document::{Document, Format, Metadata};
+use crate::document::{Document, Format};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -92,25 +92,6 @@ fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn empty_document(id: &str, text: String) -> Document {
-    Document {
-        doc_id: id.to_string(),
-        path: id.to_string(),
-        record: None,
-        format: Format::Txt,
-        encoding: "UTF-8".into(),
-        sha256: String::new(),
-        meta: Metadata::default(),
-        text,
-        sentences: Vec::new(),
-        tokens: Vec::new(),
-        mentions: Vec::new(),
-        states: None,
-        stances: Vec::new(),
-        recommendations: Vec::new(),
-    }
-}
-
 /// A document to run the pipeline on, and which of its sentences are labelled: `(sentence index
 /// in the document once segmented, index into the labelled set)`.
 pub struct LabelledDocument {
@@ -161,7 +142,7 @@ pub fn documents(
                 .collect::<Vec<_>>()
                 .join("\n\n"),
         };
-        let mut doc = empty_document(article, text);
+        let mut doc = Document::from_text(article, text);
         segment(&mut doc)?;
         let sentences: Vec<String> = doc.sentences.iter().map(|&s| squash(doc.slice(s))).collect();
         let mut position: BTreeMap<&str, Vec<usize>> = BTreeMap::new();

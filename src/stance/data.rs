@@ -132,6 +132,56 @@ pub fn read_semeval(dir: &Path, split: &str) -> Result<Vec<StanceExample>> {
 
 /// Reads a VAST-format CSV: columns Tweet (or post), Target (or topic_str), Stance (or label).
 pub fn read_vast(path: &Path) -> Result<Vec<StanceExample>> {
+    read_csv(
+        path,
+        [
+            &["Tweet", "post", "text"],
+            &["Target", "topic_str", "target"],
+            &["Stance", "label", "stance"],
+        ],
+        "a VAST-format CSV needs the columns Tweet, Target and Stance",
+        |label| match label {
+            "0" => Some(Stance::Against),
+            "1" => Some(Stance::Favor),
+            "2" => Some(Stance::Neutral),
+            _ => None,
+        },
+        "0 (con), 1 (pro) or 2 (neutral)",
+    )
+}
+
+/// Reads extra training data in the plain layout: a CSV with `text`, `target` and `stance`
+/// (`favor`, `against` or `neutral`) columns. At most `max` rows are kept, evenly spaced over the
+/// file, so every topic it holds is represented.
+pub fn read_plain(path: &Path, max: usize) -> Result<Vec<StanceExample>> {
+    let all = read_csv(
+        path,
+        [&["text"], &["target"], &["stance"]],
+        "stance training data needs the columns text, target and stance",
+        |label| match label {
+            "favor" | "favour" | "pro" => Some(Stance::Favor),
+            "against" | "con" => Some(Stance::Against),
+            "neutral" | "none" => Some(Stance::Neutral),
+            _ => None,
+        },
+        "favor, against or neutral",
+    )?;
+    if all.len() <= max {
+        return Ok(all);
+    }
+    let step = all.len() as f64 / max as f64;
+    Ok((0..max).map(|k| all[(k as f64 * step) as usize].clone()).collect())
+}
+
+/// A stance CSV whose text, target and stance columns go by one of the given names each, its
+/// labels read by `label`; `needs` and `labels` say what was expected when the file is wrong.
+fn read_csv(
+    path: &Path,
+    names: [&[&str]; 3],
+    needs: &str,
+    label: fn(&str) -> Option<Stance>,
+    labels: &str,
+) -> Result<Vec<StanceExample>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_path(path)
@@ -141,13 +191,9 @@ pub fn read_vast(path: &Path) -> Result<Vec<StanceExample>> {
         .with_context(|| format!("{}: no header row", path.display()))?
         .clone();
     let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
-    let (Some(text_col), Some(target_col), Some(stance_col)) = (
-        find(&["Tweet", "post", "text"]),
-        find(&["Target", "topic_str", "target"]),
-        find(&["Stance", "label", "stance"]),
-    ) else {
+    let (Some(text_col), Some(target_col), Some(stance_col)) = (find(names[0]), find(names[1]), find(names[2])) else {
         bail!(
-            "{}: a VAST-format CSV needs the columns Tweet, Target and Stance; found {:?}",
+            "{}: {needs}; found {:?}",
             path.display(),
             headers.iter().collect::<Vec<_>>()
         );
@@ -155,15 +201,9 @@ pub fn read_vast(path: &Path) -> Result<Vec<StanceExample>> {
     let mut out = Vec::new();
     for (i, row) in reader.records().enumerate() {
         let row = row.with_context(|| format!("{}: record {}", path.display(), i + 1))?;
-        let stance = match row.get(stance_col).unwrap_or("").trim() {
-            "0" => Stance::Against,
-            "1" => Stance::Favor,
-            "2" => Stance::Neutral,
-            other => bail!(
-                "{}: record {}: stance {other:?} is not 0 (con), 1 (pro) or 2 (neutral)",
-                path.display(),
-                i + 1
-            ),
+        let raw = row.get(stance_col).unwrap_or("").trim();
+        let Some(stance) = label(raw) else {
+            bail!("{}: record {}: stance {raw:?} is not {labels}", path.display(), i + 1);
         };
         out.push(StanceExample {
             target: row.get(target_col).unwrap_or("").trim().to_string(),
@@ -172,52 +212,6 @@ pub fn read_vast(path: &Path) -> Result<Vec<StanceExample>> {
         });
     }
     Ok(out)
-}
-
-/// Reads extra training data in the plain layout: a CSV with `text`, `target` and `stance`
-/// (`favor`, `against` or `neutral`) columns. At most `max` rows are kept, evenly spaced over the
-/// file, so every topic it holds is represented.
-pub fn read_plain(path: &Path, max: usize) -> Result<Vec<StanceExample>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{}: no header row", path.display()))?
-        .clone();
-    let find = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let (Some(text_col), Some(target_col), Some(stance_col)) = (find("text"), find("target"), find("stance")) else {
-        bail!(
-            "{}: stance training data needs the columns text, target and stance; found {:?}",
-            path.display(),
-            headers.iter().collect::<Vec<_>>()
-        );
-    };
-    let mut all = Vec::new();
-    for (i, row) in reader.records().enumerate() {
-        let row = row.with_context(|| format!("{}: record {}", path.display(), i + 1))?;
-        let stance = match row.get(stance_col).unwrap_or("").trim() {
-            "favor" | "favour" | "pro" => Stance::Favor,
-            "against" | "con" => Stance::Against,
-            "neutral" | "none" => Stance::Neutral,
-            other => bail!(
-                "{}: record {}: stance {other:?} is not favor, against or neutral",
-                path.display(),
-                i + 1
-            ),
-        };
-        all.push(StanceExample {
-            target: row.get(target_col).unwrap_or("").trim().to_string(),
-            text: row.get(text_col).unwrap_or("").trim().to_string(),
-            stance,
-        });
-    }
-    if all.len() <= max {
-        return Ok(all);
-    }
-    let step = all.len() as f64 / max as f64;
-    Ok((0..max).map(|k| all[(k as f64 * step) as usize].clone()).collect())
 }
 
 /// Reads gold data in either layout: a folder is SemEval, a file is VAST.

@@ -5,7 +5,7 @@
 //! A gold target the pipeline gave no row counts as predicted neutral (rhetor saw no stance).
 
 use super::data::{score, Scores, Stance};
-use crate::document::{Document, Format, Metadata};
+use crate::document::{Document, Metadata};
 use crate::pipeline::Pipeline;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -85,20 +85,8 @@ pub fn read_articles(path: &Path) -> Result<Vec<Document>> {
             ..Default::default()
         };
         out.push(Document {
-            doc_id: id.clone(),
-            path: id,
-            record: None,
-            format: Format::Txt,
-            encoding: "UTF-8".into(),
-            sha256: String::new(),
             meta,
-            text: sentences.join("\n\n"),
-            sentences: Vec::new(),
-            tokens: Vec::new(),
-            mentions: Vec::new(),
-            states: None,
-            stances: Vec::new(),
-            recommendations: Vec::new(),
+            ..Document::from_text(&id, sentences.join("\n\n"))
         });
     }
     Ok(out)

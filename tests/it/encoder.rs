@@ -103,8 +103,8 @@ fn long_texts_are_windowed_not_truncated() {
 /// differentiable ops, on a padded batch of real sentences: the same numbers on every real token.
 #[test]
 fn inference_layers_match_the_differentiable_layers() {
-    use candle_core::{DType, Device, Tensor};
-    use rhetor::model::bert::{forward_stack, Bert, BertLayer};
+    use candle_core::{DType, Device};
+    use rhetor::model::bert::{forward_stack, BertLayer};
     let enc = encoder();
     let weights = MINILM.locate().unwrap().join("model.safetensors");
     // SAFETY: read-only map of the cached model file, which nothing writes during the test.
@@ -118,21 +118,7 @@ fn inference_layers_match_the_differentiable_layers() {
         "Sanctions must be intensified.",
         "Talks resumed in Istanbul.",
     ];
-    let (cls, sep) = enc.cls_sep();
-    let seqs: Vec<Vec<u32>> = texts
-        .iter()
-        .map(|t| [vec![cls], enc.tokenize(t).unwrap().ids, vec![sep]].concat())
-        .collect();
-    let t = seqs.iter().map(Vec::len).max().unwrap();
-    let (mut ids, mut mask) = (Vec::new(), Vec::new());
-    for s in &seqs {
-        ids.extend(s.iter().copied().chain(std::iter::repeat_n(0, t - s.len())));
-        mask.extend((0..t).map(|k| u32::from(k < s.len())));
-    }
-    let ids = Tensor::from_vec(ids, (seqs.len(), t), &Device::Cpu).unwrap();
-    let mask = Tensor::from_vec(mask, (seqs.len(), t), &Device::Cpu).unwrap();
-    let embedded = enc.bert.forward_upto(&ids, &mask, 0).unwrap();
-    let bias = Bert::mask_bias(&mask).unwrap();
+    let (seqs, embedded, bias) = padded_batch(&enc, &texts);
     let fast = forward_stack(&enc.bert.layers, embedded.clone(), &bias)
         .unwrap()
         .to_vec3::<f32>()
@@ -160,8 +146,8 @@ fn inference_layers_match_the_differentiable_layers() {
 /// (what the later models read) point the same way: cosine above 0.995.
 #[test]
 fn int8_layers_stay_close_to_fp32() {
-    use candle_core::{DType, Device, Tensor};
-    use rhetor::model::bert::{forward_stack, Bert, BertLayer};
+    use candle_core::{DType, Device};
+    use rhetor::model::bert::{forward_stack, BertLayer};
     use rhetor::model::fast::Precision;
     let enc = encoder();
     let weights = MINILM.locate().unwrap().join("model.safetensors");
@@ -178,21 +164,7 @@ fn int8_layers_stay_close_to_fp32() {
         "Economic sanctions and political isolation have, of course, deeply hurt the Iranian regime.",
         "Talks resumed in Istanbul.",
     ];
-    let (cls, sep) = enc.cls_sep();
-    let seqs: Vec<Vec<u32>> = texts
-        .iter()
-        .map(|t| [vec![cls], enc.tokenize(t).unwrap().ids, vec![sep]].concat())
-        .collect();
-    let t = seqs.iter().map(Vec::len).max().unwrap();
-    let (mut ids, mut mask) = (Vec::new(), Vec::new());
-    for s in &seqs {
-        ids.extend(s.iter().copied().chain(std::iter::repeat_n(0, t - s.len())));
-        mask.extend((0..t).map(|k| u32::from(k < s.len())));
-    }
-    let ids = Tensor::from_vec(ids, (seqs.len(), t), &Device::Cpu).unwrap();
-    let mask = Tensor::from_vec(mask, (seqs.len(), t), &Device::Cpu).unwrap();
-    let embedded = enc.bert.forward_upto(&ids, &mask, 0).unwrap();
-    let bias = Bert::mask_bias(&mask).unwrap();
+    let (seqs, embedded, bias) = padded_batch(&enc, &texts);
     let run = |p: Precision| {
         forward_stack(&stack(p), embedded.clone(), &bias)
             .unwrap()
@@ -219,4 +191,27 @@ fn int8_layers_stay_close_to_fp32() {
     }
     assert!(worst < 0.5, "largest difference on a real token: {worst}");
     assert!(worst > 0.0, "the int8 path really ran");
+}
+
+/// `[CLS] text [SEP]` of each text as one padded batch: the sequences, their embeddings and the
+/// attention-mask bias.
+fn padded_batch(enc: &Encoder, texts: &[&str]) -> (Vec<Vec<u32>>, candle_core::Tensor, candle_core::Tensor) {
+    use candle_core::{Device, Tensor};
+    use rhetor::model::bert::Bert;
+    let (cls, sep) = enc.cls_sep();
+    let seqs: Vec<Vec<u32>> = texts
+        .iter()
+        .map(|t| [vec![cls], enc.tokenize(t).unwrap().ids, vec![sep]].concat())
+        .collect();
+    let t = seqs.iter().map(Vec::len).max().unwrap();
+    let (mut ids, mut mask) = (Vec::new(), Vec::new());
+    for s in &seqs {
+        ids.extend(s.iter().copied().chain(std::iter::repeat_n(0, t - s.len())));
+        mask.extend((0..t).map(|k| u32::from(k < s.len())));
+    }
+    let ids = Tensor::from_vec(ids, (seqs.len(), t), &Device::Cpu).unwrap();
+    let mask = Tensor::from_vec(mask, (seqs.len(), t), &Device::Cpu).unwrap();
+    let embedded = enc.bert.forward_upto(&ids, &mask, 0).unwrap();
+    let bias = Bert::mask_bias(&mask).unwrap();
+    (seqs, embedded, bias)
 }
