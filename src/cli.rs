@@ -1016,10 +1016,12 @@ fn eval_extraction(e: EvalExtractionArgs) -> anyhow::Result<()> {
         s.pass_seconds.len()
     );
     if let Some(m) = &s.metadata {
-        println!(
-            "metadata matching the gold: title {:.3} of {}, authors {:.3} of {}, date {:.3} of {}",
-            m.title.0, m.title.1, m.author.0, m.author.1, m.date.0, m.date.1
-        );
+        let judged: Vec<String> = [("title", m.title), ("authors", m.author), ("date", m.date)]
+            .into_iter()
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(k, (share, n))| format!("{k} {share:.3} of {n}"))
+            .collect();
+        println!("metadata matching the gold: {}", judged.join(", "));
     }
     if e.json {
         println!("{}", serde_json::to_string(&s)?);

@@ -139,10 +139,12 @@ fn load(dir: &Path) -> Result<(Layout, Vec<Page>)> {
         let mut pages = Vec::new();
         for id in ids {
             let gold = gt[id]["articleBody"].as_str().unwrap_or("").to_string();
+            let field = |k: &str| gt[id][k].as_str().map(str::to_string);
             pages.push(Page {
                 id: id.clone(),
                 html: read_text(&dir.join("html").join(format!("{id}.html")))?,
-                meta: [None, None, None],
+                // Optional gold metadata beside the text (our own sets carry authors).
+                meta: [field("title"), field("author"), field("date")],
                 with: vec![],
                 without: vec![],
                 gold,
@@ -252,7 +254,7 @@ pub fn evaluate(
             .filter(|n| !n.is_empty())
             .collect()
     };
-    let metadata = (layout == Layout::Snippets).then(|| {
+    let metadata = pages.iter().any(|p| p.meta.iter().any(Option::is_some)).then(|| {
         let share = |k: usize| {
             let judged: Vec<bool> = pages
                 .iter()

@@ -161,7 +161,9 @@ pub const NONE: u32 = u32::MAX;
 pub struct DomNode {
     pub tag: Tag,
     pub parent: u32,
-    pub children: Vec<u32>,
+    /// First child and next sibling (`NONE` when there is none): no list per node to allocate.
+    pub first_child: u32,
+    pub next_sibling: u32,
     /// Text nodes: the text as written (white space not yet folded); shares the parser's buffer.
     pub text: StrTendril,
     /// Elements: lower-cased `class` and `id`, space-separated (what class/id rules match).
@@ -172,6 +174,10 @@ pub struct DomNode {
     pub article_body: bool,
     /// For `<a>`: whether the link has an `href`.
     pub href: bool,
+    /// Text nodes: characters with white-space runs folded, and commas (`folded_len`, computed
+    /// once here because every extraction pass sums them).
+    pub text_chars: u32,
+    pub text_commas: u32,
 }
 
 /// Text statistics of an element's subtree, counting only text that is not inside a removed
@@ -213,6 +219,16 @@ pub struct Dom {
 
 /// Characters of a text with white-space runs folded to one.
 pub fn folded_len(s: &str) -> (u32, u32) {
+    if s.is_ascii() {
+        let (mut n, mut commas, mut in_space) = (0u32, 0u32, true);
+        for &b in s.as_bytes() {
+            let space = b.is_ascii_whitespace() || b == 0x0b;
+            n += u32::from(!space || !in_space);
+            commas += u32::from(b == b',');
+            in_space = space;
+        }
+        return (n, commas);
+    }
     let mut n = 0u32;
     let mut commas = 0u32;
     let mut in_space = true;
@@ -236,33 +252,55 @@ pub fn folded_len(s: &str) -> (u32, u32) {
 impl Dom {
     pub fn from_html(doc: &Html) -> Dom {
         let mut nodes: Vec<DomNode> = Vec::with_capacity(4096);
+        let mut last_child: Vec<u32> = Vec::with_capacity(4096);
         let mut body = NONE;
         // Depth-first over the tree with an explicit stack: (node, parent index).
         let mut stack = vec![(doc.tree.root(), NONE)];
         while let Some((node, parent)) = stack.pop() {
             let index = nodes.len() as u32;
             let dom_node = match node.value() {
-                Node::Text(t) => DomNode {
-                    tag: Tag::Text,
-                    parent,
-                    children: Vec::new(),
-                    text: t.text.clone(),
-                    hint: String::new(),
-                    hidden: false,
-                    article_body: false,
-                    href: false,
-                },
+                Node::Text(t) => {
+                    let (text_chars, text_commas) = folded_len(&t.text);
+                    DomNode {
+                        tag: Tag::Text,
+                        parent,
+                        first_child: NONE,
+                        next_sibling: NONE,
+                        text: t.text.clone(),
+                        hint: String::new(),
+                        hidden: false,
+                        article_body: false,
+                        href: false,
+                        text_chars,
+                        text_commas,
+                    }
+                }
                 Node::Element(e) => {
                     let tag = Tag::of(e.name());
+                    // One pass over the attributes (each `attr` lookup would scan them all).
+                    let (mut class, mut id, mut style) = (None, None, None);
+                    let (mut hidden, mut article_body, mut href) = (false, false, false);
+                    for (name, value) in e.attrs() {
+                        match name {
+                            "class" => class = Some(value),
+                            "id" => id = Some(value),
+                            "style" => style = Some(value),
+                            "hidden" => hidden = true,
+                            "aria-hidden" => hidden |= value == "true",
+                            "itemprop" => article_body = value.eq_ignore_ascii_case("articlebody"),
+                            "href" => href = true,
+                            _ => {}
+                        }
+                    }
                     let mut hint = String::new();
-                    if let Some(c) = e.attr("class") {
+                    if let Some(c) = class {
                         hint.push_str(&c.to_lowercase());
                     }
-                    if let Some(id) = e.attr("id") {
+                    if let Some(id) = id {
                         hint.push(' ');
                         hint.push_str(&id.to_lowercase());
                     }
-                    let style_hidden = e.attr("style").is_some_and(|s| {
+                    let style_hidden = style.is_some_and(|s| {
                         let s: String = s
                             .chars()
                             .filter(|c| !c.is_whitespace())
@@ -273,25 +311,29 @@ impl Dom {
                     DomNode {
                         tag,
                         parent,
-                        children: Vec::new(),
+                        first_child: NONE,
+                        next_sibling: NONE,
                         text: StrTendril::new(),
                         hint,
-                        hidden: e.attr("hidden").is_some() || e.attr("aria-hidden") == Some("true") || style_hidden,
-                        article_body: e
-                            .attr("itemprop")
-                            .is_some_and(|p| p.eq_ignore_ascii_case("articlebody")),
-                        href: e.attr("href").is_some(),
+                        hidden: hidden || style_hidden,
+                        article_body,
+                        href,
+                        text_chars: 0,
+                        text_commas: 0,
                     }
                 }
                 Node::Document | Node::Fragment => DomNode {
                     tag: Tag::Other,
                     parent,
-                    children: Vec::new(),
+                    first_child: NONE,
+                    next_sibling: NONE,
                     text: StrTendril::new(),
                     hint: String::new(),
                     hidden: false,
                     article_body: false,
                     href: false,
+                    text_chars: 0,
+                    text_commas: 0,
                 },
                 // Comments, doctypes and processing instructions carry no text.
                 _ => continue,
@@ -302,12 +344,19 @@ impl Dom {
             let is_text = dom_node.tag == Tag::Text;
             nodes.push(dom_node);
             if parent != NONE {
-                nodes[parent as usize].children.push(index);
+                // Children arrive in document order: link each after its parent's last child.
+                match last_child[parent as usize] {
+                    NONE => nodes[parent as usize].first_child = index,
+                    prev => nodes[prev as usize].next_sibling = index,
+                }
+                last_child[parent as usize] = index;
             }
-            if !is_text {
+            last_child.push(NONE);
+            // Script, style and the other never-text elements keep no children: their text
+            // (often most of a page's bytes) is never article text.
+            if !is_text && nodes[index as usize].tag != Tag::Void {
                 // Children pushed in reverse so they pop in document order.
-                let children: Vec<_> = node.children().collect();
-                for c in children.into_iter().rev() {
+                for c in node.children().rev() {
                     stack.push((c, index));
                 }
             }
@@ -316,6 +365,13 @@ impl Dom {
             body: if body == NONE { 0 } else { body },
             nodes,
         }
+    }
+
+    /// The children of node `i`, in document order.
+    pub fn children(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(Some(self.nodes[i].first_child).filter(|&c| c != NONE), move |&c| {
+            Some(self.nodes[c as usize].next_sibling).filter(|&n| n != NONE)
+        })
     }
 
     pub fn tag(&self, i: u32) -> Tag {
@@ -333,13 +389,13 @@ impl Dom {
             let n = &self.nodes[i];
             let mut s = Stats::default();
             if n.tag == Tag::Text {
-                let (chars, commas) = folded_len(&n.text);
+                let (chars, commas) = (n.text_chars, n.text_commas);
                 s.chars = chars;
                 s.commas = commas;
                 s.own_chars = chars;
                 s.own_commas = commas;
             } else {
-                for &c in &n.children {
+                for c in self.children(i) {
                     if removed[c as usize] {
                         continue;
                     }

@@ -257,7 +257,7 @@ fn always_removed(dom: &Dom, i: usize) -> bool {
 }
 
 /// Step 1: which elements are left out of this pass (a removed element's whole subtree goes).
-fn removed_elements(page: &Page, pass: Pass) -> Vec<bool> {
+fn removed_elements(page: &Page, pass: Pass, whole: &[Stats]) -> Vec<bool> {
     let (dom, flags) = (page.dom, &page.flags);
     let mut removed = vec![false; dom.nodes.len()];
     // An article body found by its itemprop or its name is never pruned by class rules, nor are
@@ -292,6 +292,7 @@ fn removed_elements(page: &Page, pass: Pass) -> Vec<bool> {
             && !matches!(n.tag, Tag::Body | Tag::Html | Tag::Article | Tag::Main | Tag::A)
             && flags[i] & UNLIKELY != 0
             && flags[i] & MAYBE == 0
+            && !holds_a_story(&whole[i], &whole[dom.body as usize])
         {
             removed[i] = true;
         }
@@ -474,10 +475,9 @@ fn pick_root(page: &Page, removed: &[bool], st: &[Stats], score: &[f32], pass: P
             break;
         }
         let p = parent as usize;
-        let with_text = dom.nodes[p]
-            .children
-            .iter()
-            .filter(|&&c| !removed[c as usize] && st[c as usize].chars > 0)
+        let with_text = dom
+            .children(p)
+            .filter(|&c| !removed[c as usize] && st[c as usize].chars > 0)
             .count();
         if with_text == 1 {
             top = p;
@@ -492,10 +492,8 @@ fn pick_root(page: &Page, removed: &[bool], st: &[Stats], score: &[f32], pass: P
         return Some(vec![top as u32]);
     }
     let threshold = (score[top] * 0.2).max(10.0);
-    let siblings: Vec<u32> = dom.nodes[parent as usize]
-        .children
-        .iter()
-        .copied()
+    let siblings: Vec<u32> = dom
+        .children(parent as usize)
         .filter(|&c| !removed[c as usize] && dom.nodes[c as usize].tag != Tag::Text)
         .collect();
     let mut joined = vec![false; siblings.len()];
@@ -548,7 +546,7 @@ fn subtree_text(dom: &Dom, i: usize, out: &mut String) {
     if n.tag == Tag::Text {
         out.push_str(&n.text);
     }
-    for &c in &n.children {
+    for c in dom.children(i) {
         subtree_text(dom, c as usize, out);
     }
 }
@@ -560,6 +558,14 @@ fn ends_sentence(dom: &Dom, i: usize) -> bool {
     t.ends_with('.') || t.ends_with('!') || t.ends_with('?') || t.ends_with('"') || t.ends_with('”')
 }
 
+/// Paragraphs of prose with few links, a third or more of all the page's paragraph text: what a
+/// "read more" expander or a mis-named wrapper around the rest of the story holds (`<div
+/// id="read-more">` on News Corp sites), never a share bar, a bio, a fact box or a list of
+/// teasers, so an `unlikely` or `drop` class name alone does not remove it.
+fn holds_a_story(s: &Stats, page: &Stats) -> bool {
+    s.paragraphs >= 3 && s.p_chars >= 1200 && s.link_density() < 0.1 && s.commas >= 8 && s.p_chars * 3 >= page.p_chars
+}
+
 /// Conditional cleaning inside the article (readability's `_cleanConditionally`, adapted):
 /// lists, tables and wrappers that are mostly links, images or form controls.
 fn drop_inside(page: &Page, i: usize, st: &[Stats], pass: Pass) -> bool {
@@ -568,7 +574,11 @@ fn drop_inside(page: &Page, i: usize, st: &[Stats], pass: Pass) -> bool {
     if n.article_body {
         return false;
     }
-    if pass.weight_classes && flags[i] & DROP != 0 && flags[i] & CONTENT == 0 {
+    if pass.weight_classes
+        && flags[i] & DROP != 0
+        && flags[i] & CONTENT == 0
+        && !holds_a_story(&st[i], &st[dom.body as usize])
+    {
         return true;
     }
     if !pass.clean_conditionally {
@@ -684,7 +694,7 @@ impl Collector<'_> {
             };
         }
         // Table cells of one row are one line of text.
-        for &c in &n.children {
+        for c in self.dom.children(i) {
             self.walk(c as usize, false);
             if n.tag == Tag::Tr {
                 self.cur.push(' ');
@@ -755,8 +765,9 @@ pub fn extract(dom: &Dom, rules: &HtmlRules) -> Vec<RawBlock> {
     };
     let mut best: Vec<RawBlock> = Vec::new();
     let mut best_len = 0usize;
+    let whole = dom.stats(&(0..dom.nodes.len()).map(|i| always_removed(dom, i)).collect::<Vec<_>>());
     for pass in PASSES {
-        let removed = removed_elements(&page, pass);
+        let removed = removed_elements(&page, pass, &whole);
         let st = dom.stats(&removed);
         let score = score_candidates(&page, &removed, &st, pass);
         let roots = pick_root(&page, &removed, &st, &score, pass).unwrap_or_else(|| vec![dom.body]);

@@ -32,9 +32,17 @@ static H1: LazyLock<Selector> = LazyLock::new(|| sel("h1"));
 static TITLE: LazyLock<Selector> = LazyLock::new(|| sel("title"));
 static CANONICAL: LazyLock<Selector> = LazyLock::new(|| sel(r#"link[rel="canonical"]"#));
 static TIME: LazyLock<Selector> = LazyLock::new(|| sel("time[datetime]"));
+/// Byline markup in two tiers: elements that hold a name and nothing else (a link to the
+/// author's page, `rel`/`itemprop=author`, a name class), else the byline containers, whose text
+/// may also hold dates, e-mail addresses and roles.
+static BYLINE_NAMES: LazyLock<Selector> = LazyLock::new(|| {
+    sel(
+        r#"[rel="author"], [itemprop="author"], .byline-name, .author-name, [class*="author-name"], [class*="authorname"], a[href*="/author/"], a[href*="/authors/"]"#,
+    )
+});
 static BYLINE: LazyLock<Selector> = LazyLock::new(|| {
     sel(
-        r#"[rel="author"], [itemprop="author"], .byline, .author, .article-author, .byline-name, .author-name, [class*="byline"], [class*="author-name"], [class*="authorname"], [class*="post-author"], a[href*="/author/"], a[href*="/authors/"], a[href*="/by/"], [data-testid*="byline"]"#,
+        r#".byline, .author, .article-author, [class*="byline"], [class*="post-author"], [class*="__author"], a[href*="/by/"], [data-testid*="byline"]"#,
     )
 });
 static DATE_PUBLISHED: LazyLock<Selector> = LazyLock::new(|| sel(r#"[itemprop="datePublished"]:not(meta)"#));
@@ -42,6 +50,9 @@ static DATE_PUBLISHED: LazyLock<Selector> = LazyLock::new(|| sel(r#"[itemprop="d
 static NOT_A_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(ph\.?d\.?|m\.?d\.?|mph|ma|ms|msc|bsc|jd|rn|rd|mba|esq\.?|staff|staff writer|editor|editors|admin|administrator|no author|unknown|anonymous|guest|contributor|updated|published|and)$").unwrap()
 });
+/// A licence link (`a[href*="/by/"]` matches creativecommons.org/licenses/by/) is not a byline.
+static LICENCE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(licen[cs]e|creative commons|copyright)\b").unwrap());
 /// Trailing roles after a name: "Jane Roe, Staff Writer", "Jane Roe PhillyVoice Staff".
 static ROLE_SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(\s*[,|]?\s*(\b\w+\s+)?\b(staff writer|staff reporter|staff|correspondent|contributor|contributing writer|senior writer|reporter|editor|columnist)$|\s+(for|from|at)\s+(the\s+)?[A-Z].*$|\s+on\s+(\w+\.?\s+\d{1,2}|\d{1,2}\s+\w+|\d{4}-\d{2}).*$)").unwrap()
@@ -56,11 +67,19 @@ fn tidy_author(a: &str, site: Option<&str>) -> Option<String> {
     let a = VIEW_POSTS.replace(&a, "");
     let a = BY_PREFIX.replace(&a, "");
     let a = ROLE_SUFFIX.replace(&a, "");
+    let a = URL_IN_PARENS.replace_all(&a, "");
     let a = a.trim().trim_matches([',', ';', '|', '-', '–', '—']).trim().to_string();
+    // Bylines set in capitals ("By GILLIAN MOHNEY") name the same person as "Gillian Mohney".
+    let a = if a.chars().any(char::is_alphabetic) && !a.chars().any(char::is_lowercase) && a.contains(' ') {
+        title_case(&a)
+    } else {
+        a
+    };
     if a.is_empty()
         || a.starts_with('@')
         || NOT_A_NAME.is_match(&a)
         || looks_like_url(&a)
+        || LICENCE.is_match(&a)
         || a.split_whitespace().count() > 6
     {
         return None;
@@ -69,6 +88,50 @@ fn tidy_author(a: &str, site: Option<&str>) -> Option<String> {
         return None;
     }
     Some(a)
+}
+
+/// What follows the name in a byline's text: a date or time ("Dan Goodin - Apr 16, 2015 8:02 pm
+/// UTC", "Lucas Nolan 22 Dec 2016", "March 9, 2017", "2/26/2015"), an age ("• 8h"), a handle.
+static BYLINE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\s*(?:[-–—•|,;]\s*)?(?:",
+        r"\b(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b[,;]?\s+\w+\s+\d",
+        r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
+        r"|\d{1,2}\s*(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{4}",
+        r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b",
+        r"|•\s*\d+\s*[smhdw]\b|\s@\w+",
+        r").*$"
+    ))
+    .unwrap()
+});
+
+/// A byline candidate inside the site's navigation (a menu of the site's columnists, the footer)
+/// names someone, but not this article's author.
+fn in_site_menu(e: ElementRef) -> bool {
+    static MENU: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\bnav|menu|dropdown|masthead").unwrap());
+    e.ancestors().filter_map(ElementRef::wrap).any(|a| {
+        let v = a.value();
+        matches!(v.name(), "nav" | "footer" | "aside")
+            || v.attr("class").is_some_and(|c| MENU.is_match(c))
+            || v.attr("id").is_some_and(|c| MENU.is_match(c))
+    })
+}
+
+static URL_IN_PARENS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s*\((https?://|www\.)[^)]*\)").unwrap());
+
+/// "GILLIAN MOHNEY" -> "Gillian Mohney", "JEAN-PAUL O'NEILL" -> "Jean-Paul O'Neill".
+fn title_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if start {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        start = !c.is_alphabetic();
+    }
+    out
 }
 
 static BY_PREFIX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)^\s*(by|written by|posted by|from)\s+").unwrap());
@@ -400,8 +463,11 @@ pub fn read_meta(doc: &Html) -> MetaSource {
         })
     };
     let from_byline = || -> Vec<String> {
-        doc.select(&BYLINE)
+        doc.select(&BYLINE_NAMES)
+            .filter(|e| !in_site_menu(*e))
+            .chain(doc.select(&BYLINE).filter(|e| !in_site_menu(*e)))
             .map(text_of)
+            .map(|t| BYLINE_TAIL.replace(&t, "").into_owned())
             .map(|t| clean(&t))
             .filter(|t| !t.is_empty() && t.split_whitespace().count() <= 12)
             .take(1)

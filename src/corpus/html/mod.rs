@@ -4,6 +4,7 @@
 pub mod dom;
 pub mod extract;
 pub mod meta;
+pub mod prefilter;
 
 use super::blocks::RawBlock;
 use super::metadata::MetaSource;
@@ -12,7 +13,7 @@ use scraper::Html;
 
 /// Metadata from the page's head and byline markup, and its article blocks.
 pub fn read_html(src: &str, rules: &HtmlRules) -> (MetaSource, Vec<RawBlock>) {
-    let doc = Html::parse_document(src);
+    let doc = Html::parse_document(&prefilter::strip_never_text(src));
     let meta = meta::read_meta(&doc);
     let ld_body = meta::ld_article_body(&doc);
     let dom = dom::Dom::from_html(&doc);
