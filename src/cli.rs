@@ -95,6 +95,11 @@ pub struct CompareArgs {
     /// Table formats, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "csv,parquet", value_name = "FORMATS")]
     pub format: Vec<OutFormat>,
+    /// Write CSV cells exactly as the text has them. By default a text cell that begins with =, +,
+    /// -, @, a tab or a carriage return and is not a number gets a leading ' so that spreadsheets
+    /// show it instead of running it as a formula (Parquet and JSONL always keep the raw text).
+    #[arg(long)]
+    pub csv_raw: bool,
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +114,10 @@ pub struct KwicArgs {
     /// CSV file for the hits (default: RESULTS/kwic.csv).
     #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,
+    /// Write CSV cells exactly as the text has them (by default a cell that a spreadsheet would
+    /// run as a formula gets a leading ').
+    #[arg(long)]
+    pub csv_raw: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -376,6 +385,11 @@ pub struct AnalyzeArgs {
     /// Table formats, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "csv,parquet", value_name = "FORMATS")]
     pub format: Vec<OutFormat>,
+    /// Write CSV cells exactly as the text has them. By default a text cell that begins with =, +,
+    /// -, @, a tab or a carriage return and is not a number gets a leading ' so that spreadsheets
+    /// show it instead of running it as a formula (Parquet and JSONL always keep the raw text).
+    #[arg(long)]
+    pub csv_raw: bool,
     /// CSV of metadata keyed by file name, path or id (a column named file, filename, path, id or
     /// doc_id); it overrides every other metadata source.
     #[arg(long, value_name = "FILE.csv")]
@@ -797,6 +811,7 @@ fn compare(a: CompareArgs) -> anyhow::Result<()> {
         entities: a.entities,
         min_count: a.min_count,
         formats,
+        csv_raw: a.csv_raw,
     })?;
     eprintln!(
         "rhetor: compared {} documents in {} groups; {} files in {}",
@@ -813,7 +828,7 @@ fn kwic(a: KwicArgs) -> anyhow::Result<()> {
     crate::kwic::print(&hits, 120);
     let out = a.out.unwrap_or_else(|| a.results.join("kwic.csv"));
     let mut df = crate::kwic::frame(&hits)?;
-    crate::tables::write_frame(&mut df, &out, crate::tables::OutFormat::Csv, &[])
+    crate::tables::write_frame(&mut df, &out, crate::tables::OutFormat::Csv, &[], a.csv_raw)
         .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
         "rhetor: {} hits of {:?}; written to {}",
@@ -1319,6 +1334,7 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
         inputs: a.paths,
         out: a.out,
         formats,
+        csv_raw: a.csv_raw,
         metadata: a.metadata,
         rules: a.rules,
         no_default_rules: a.no_default_rules,

@@ -107,6 +107,8 @@ pub struct CompareConfig {
     pub entities: Vec<String>,
     pub min_count: usize,
     pub formats: Vec<OutFormat>,
+    /// CSV cells as the text has them, not spreadsheet-safe.
+    pub csv_raw: bool,
 }
 
 /// What `compare` wrote.
@@ -525,6 +527,7 @@ pub fn keyness(
 
 /// Runs `compare` and writes its tables into `c.out`.
 pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
+    let manifest = crate::manifest::read_completed(&c.results)?;
     let docs = read_result_table(&c.results, "documents")?.with_context(|| {
         format!(
             "{} holds no documents.parquet; point compare at the output folder of `rhetor analyze` (with Parquet output)",
@@ -534,10 +537,6 @@ pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
     let mentions = read_result_table(&c.results, "mentions")?;
     let groups = document_groups(&docs, mentions.as_ref(), c)?;
     std::fs::create_dir_all(&c.out).with_context(|| format!("cannot create {}", c.out.display()))?;
-    let manifest: serde_json::Value = std::fs::read(c.results.join("manifest.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(serde_json::Value::Null);
     let configuration = serde_json::json!({
         "results": c.results.display().to_string(), "by": c.by, "period": c.period, "top": c.top,
         "filters": c.filters, "entities": c.entities, "min_count": c.min_count,
@@ -557,6 +556,7 @@ pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
                 manifest.get("inputs").map(|m| m.to_string()).unwrap_or_default(),
             ),
         ],
+        csv_raw: c.csv_raw,
     };
     let mut outputs = Vec::new();
     let mut write = |name: &str, df: &mut DataFrame| -> Result<()> {

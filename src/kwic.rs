@@ -69,6 +69,7 @@ pub fn search(results: &Path, query: &str, window: usize) -> Result<Vec<Hit>> {
     if query.is_empty() {
         bail!("the query is empty");
     }
+    crate::manifest::read_completed(results)?;
     let texts = read(results, "texts")?;
     let docs = read(results, "documents")?;
     let sentences = read(results, "sentences")?;

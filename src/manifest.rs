@@ -40,4 +40,30 @@ pub struct Manifest {
     pub inputs: Vec<InputEntry>,
     pub models: Vec<ModelEntry>,
     pub outputs: Vec<String>,
+    /// Written last, when every table is complete: a folder without a manifest saying so holds
+    /// a run that did not finish.
+    pub completed: bool,
+}
+
+/// The manifest of a finished `analyze` run in `results`, or a clear error: what `compare`,
+/// `report` and `kwic` read must be a run's complete tables, never those of a killed run.
+pub fn read_completed(results: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let path = results.join("manifest.json");
+    let manifest: serde_json::Value = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: not a readable manifest ({e})", path.display()))?,
+        Err(_) => anyhow::bail!(
+            "{} has no manifest.json: it is not the output folder of a finished `rhetor analyze` run (a run that was \
+             killed or failed leaves none); rerun rhetor analyze",
+            results.display()
+        ),
+    };
+    if manifest["completed"] != serde_json::Value::Bool(true) {
+        anyhow::bail!(
+            "{}: the manifest does not say the run completed (it was killed, failed, or written by an older rhetor); \
+             rerun rhetor analyze",
+            path.display()
+        );
+    }
+    Ok(manifest)
 }

@@ -269,6 +269,7 @@ fn highlight(sentence: &str, actor_raw: &str, action: &str) -> String {
 
 /// Builds the report; returns the path written.
 pub fn run(c: &ReportConfig) -> Result<PathBuf> {
+    let manifest = crate::manifest::read_completed(&c.results)?;
     let docs = read_result_table(&c.results, "documents")?.with_context(|| {
         format!(
             "{} holds no documents.parquet; point report at the output folder of `rhetor analyze`",
@@ -286,6 +287,7 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         entities: vec![],
         min_count: 5,
         formats: vec![],
+        csv_raw: false,
     };
     let groups = compare::document_groups(&docs, mentions.as_ref(), &cc)?;
     let mut periods: Vec<String> = column_texts(&groups, "period")?
@@ -304,10 +306,6 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             }
         }
     }
-    let manifest: serde_json::Value = std::fs::read(c.results.join("manifest.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(serde_json::Value::Null);
     let mut body = String::new();
 
     // Corpus overview.

@@ -183,6 +183,52 @@ pub struct TableWriter {
     /// Key/value pairs written into every Parquet file's metadata (no times, so reruns are
     /// byte-identical).
     pub provenance: Vec<(String, String)>,
+    /// CSV cells exactly as the text has them (`--csv-raw`); else spreadsheet-safe (see
+    /// [`spreadsheet_safe`]).
+    pub csv_raw: bool,
+}
+
+/// A text cell a spreadsheet would run as a formula: it begins with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return and is not a number (OWASP's CSV-injection advice).
+fn is_formula_like(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.trim().parse::<f64>().is_err()
+}
+
+/// The frame with every formula-like text cell prefixed by `'`, which spreadsheets read as "this
+/// is text" and do not show. Only CSV gets this; Parquet and JSONL keep the raw value.
+pub fn spreadsheet_safe(df: &DataFrame) -> Result<DataFrame> {
+    let mut out = df.clone();
+    for name in df.get_column_names_owned() {
+        let col = df.column(&name)?;
+        if col.dtype() != &DataType::String {
+            continue;
+        }
+        let ca = col.str()?;
+        if !ca.iter().flatten().any(is_formula_like) {
+            continue;
+        }
+        let safe: StringChunked = ca
+            .iter()
+            .map(|v| {
+                v.map(|s| {
+                    if is_formula_like(s) {
+                        format!("'{s}")
+                    } else {
+                        s.to_string()
+                    }
+                })
+            })
+            .collect();
+        out.replace(&name, safe.with_name(name.clone()).into_series().into())?;
+    }
+    Ok(out)
+}
+
+/// Where a table is written until it is complete: a hidden file beside it, renamed over the
+/// final name at the end, so a killed run never leaves a truncated table under a table's name.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.partial"))
 }
 
 impl TableWriter {
@@ -194,7 +240,8 @@ impl TableWriter {
                 continue;
             }
             let path = self.dir.join(format!("{name}.{}", f.extension()));
-            write_frame(df, &path, f, &self.provenance).with_context(|| format!("cannot write {}", path.display()))?;
+            write_frame(df, &path, f, &self.provenance, self.csv_raw)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
         }
         Ok(written)
@@ -211,6 +258,7 @@ pub struct TableStream {
     jsonl: Option<BufWriter<File>>,
     paths: Vec<PathBuf>,
     name: String,
+    csv_raw: bool,
 }
 
 impl TableStream {
@@ -223,6 +271,7 @@ impl TableStream {
             jsonl: None,
             paths: Vec::new(),
             name: name.to_string(),
+            csv_raw: writer.csv_raw,
         };
         let schema = empty.schema().as_ref().clone();
         for &f in &writer.formats {
@@ -230,8 +279,9 @@ impl TableStream {
                 continue;
             }
             let path = writer.dir.join(format!("{name}.{}", f.extension()));
+            let partial = partial_path(&path);
             let file =
-                BufWriter::new(File::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
+                BufWriter::new(File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?);
             match f {
                 // UTF-8 with BOM so Excel detects the encoding; RFC 4180 quoting.
                 OutFormat::Csv => {
@@ -263,7 +313,14 @@ impl TableStream {
         }
         let what = || format!("cannot write the {} table", self.name);
         if let Some(w) = &mut self.csv {
-            w.write_batch(df).map_err(anyhow::Error::from).with_context(what)?;
+            let safe;
+            let rows = if self.csv_raw {
+                &*df
+            } else {
+                safe = spreadsheet_safe(df)?;
+                &safe
+            };
+            w.write_batch(rows).map_err(anyhow::Error::from).with_context(what)?;
         }
         if let Some(w) = &mut self.parquet {
             df.rechunk_mut();
@@ -292,19 +349,34 @@ impl TableStream {
         if let Some(mut w) = self.jsonl {
             w.flush().with_context(what)?;
         }
+        for path in &self.paths {
+            std::fs::rename(partial_path(path), path).with_context(what)?;
+        }
         Ok(self.paths)
     }
 }
 
 /// Writes one frame to `path` in `format` (provenance goes into Parquet's key-value metadata).
-pub fn write_frame(df: &mut DataFrame, path: &Path, format: OutFormat, provenance: &[(String, String)]) -> Result<()> {
-    let mut file = BufWriter::new(File::create(path)?);
+/// Written to a partial file first and renamed when complete; CSV is spreadsheet-safe unless
+/// `csv_raw`.
+pub fn write_frame(
+    df: &mut DataFrame,
+    path: &Path,
+    format: OutFormat,
+    provenance: &[(String, String)],
+    csv_raw: bool,
+) -> Result<()> {
+    let partial = partial_path(path);
+    let mut file = BufWriter::new(File::create(&partial)?);
     match format {
         // UTF-8 with BOM so Excel detects the encoding; RFC 4180 quoting.
-        OutFormat::Csv => CsvWriter::new(&mut file)
-            .include_bom(true)
-            .include_header(true)
-            .finish(df)?,
+        OutFormat::Csv => {
+            let mut safe = if csv_raw { None } else { Some(spreadsheet_safe(df)?) };
+            CsvWriter::new(&mut file)
+                .include_bom(true)
+                .include_header(true)
+                .finish(safe.as_mut().unwrap_or(df))?
+        }
         OutFormat::Parquet => {
             let kv = KeyValueMetadata::from_static(provenance.to_vec());
             ParquetWriter::new(&mut file)
@@ -317,6 +389,8 @@ pub fn write_frame(df: &mut DataFrame, path: &Path, format: OutFormat, provenanc
     }
     use std::io::Write;
     file.flush()?;
+    drop(file);
+    std::fs::rename(&partial, path)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod determinism;
 mod encoder;
 mod entities;
 mod inputs;
+mod outputs;
 mod recommend;
 mod reference;
 mod stance;
