@@ -410,6 +410,10 @@ pub struct AnalyzeArgs {
     /// record) is an error row.
     #[arg(long, value_name = "MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_input_mb: u64,
+    /// Longest clean text of one document, in characters; a longer document is an error row
+    /// (nothing is truncated).
+    #[arg(long, value_name = "N", default_value_t = 20_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_document_chars: u64,
     /// Worker threads (default: all cores).
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -1357,6 +1361,7 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
         instrument_files: a.instrument_files,
         limits: crate::corpus::InputLimits {
             max_decompressed: a.max_input_mb << 20,
+            max_document_chars: a.max_document_chars as usize,
         },
     };
     // Configuration files given on the command line are usage errors when unreadable.

@@ -27,12 +27,15 @@ pub const SUPPORTED: &str = ".txt, .md/.markdown, .html/.htm, .jsonl, .csv and .
 pub struct InputLimits {
     /// Largest decompressed `.gz` input, and largest WARC record or HTTP body (bytes).
     pub max_decompressed: u64,
+    /// Longest clean text of one document (characters); a longer one is an error row, never cut.
+    pub max_document_chars: usize,
 }
 
 impl Default for InputLimits {
     fn default() -> Self {
         Self {
             max_decompressed: 1 << 30,
+            max_document_chars: 20_000_000,
         }
     }
 }
@@ -254,6 +257,30 @@ pub fn gunzip(compressed: &[u8], limit: u64) -> Result<(Vec<u8>, Option<String>)
 
 /// Reads one input file into documents.
 pub fn read_file(input: &InputFile, rules: &Rules, limits: &InputLimits) -> FileReading {
+    let mut out = read_file_unlimited(input, rules, limits);
+    // A document past the size limit (a whole book, a mis-split dump) would hold the chunk's
+    // memory and time: it is an error row that names it and the limit, and nothing is truncated.
+    let limit = limits.max_document_chars;
+    let (kept, too_long): (Vec<_>, Vec<_>) = std::mem::take(&mut out.documents)
+        .into_iter()
+        .partition(|d| d.text.len() <= limit || d.text.chars().count() <= limit);
+    out.documents = kept;
+    for d in too_long {
+        let place = d.record.map(|r| format!(" (record {})", r + 1)).unwrap_or_default();
+        out.errors.push(ErrorRecord::new(
+            format!("{}{place}", d.path),
+            "limit",
+            format!(
+                "the document's text has {} characters, more than the limit of {limit} (--max-document-chars); it was \
+                 not analysed",
+                d.text.chars().count()
+            ),
+        ));
+    }
+    out
+}
+
+fn read_file_unlimited(input: &InputFile, rules: &Rules, limits: &InputLimits) -> FileReading {
     let path = &input.path;
     let shown = path.display().to_string();
     let mut out = FileReading::default();

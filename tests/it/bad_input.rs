@@ -85,6 +85,34 @@ fn a_five_megabyte_document_is_analysed_whole() {
         Some("The U.S. disagreed, and Mr. Kerry flew to Vienna on Jan. 5 for 3.5 days.")
     );
     assert_eq!(*ints(&sents, "end").last().unwrap() as usize, para.len() * n - 2);
+
+    // Past --max-document-chars the document is an error row naming the limit, nothing is cut,
+    // and the other documents of the run are analysed.
+    let short = dir.path().join("short.txt");
+    std::fs::write(&short, para).unwrap();
+    let limited = dir.path().join("limited");
+    let (code, err) = analyze(
+        &[
+            &path.display().to_string(),
+            &short.display().to_string(),
+            "--max-document-chars",
+            "1000000",
+        ],
+        &limited,
+    );
+    assert_eq!(code, 3, "exit 3 when some inputs failed: {err}");
+    let docs = parquet(&limited, "documents");
+    assert_eq!(strs(&docs, "doc_id"), vec![Some("short".to_string())]);
+    let errors = parquet(&limited, "errors");
+    assert_eq!(strs(&errors, "stage"), vec![Some("limit".to_string())]);
+    let message = strs(&errors, "message")[0].clone().unwrap();
+    assert!(
+        message.contains(&format!(
+            "{} characters, more than the limit of 1000000",
+            para.len() * n - 2
+        )) && message.contains("--max-document-chars"),
+        "{message}"
+    );
 }
 
 #[test]
