@@ -120,3 +120,32 @@ fn metadata_precedence() {
     );
     assert_eq!(f["date"].as_deref(), Some("2016-01-16"));
 }
+
+/// Sign-off prompts of op-ed sites found in the commentary pool (The Washington Times, CNN
+/// Opinion) are site furniture, not the author's text; the article before them stays.
+#[test]
+fn newsletter_and_social_prompts_at_the_end_of_op_eds_are_dropped() {
+    let dir = tempdir().unwrap();
+    let path = dir.path().join("2013-01-10_jane-roe_oped.txt");
+    std::fs::write(
+        &path,
+        "Sanctions will not bring Tehran to the table. Only talks can.\n\n\
+         Jane Roe is a columnist.\n\n\
+         Sign up for Daily Opinion Newsletter Manage Newsletters\n\n\
+         Follow us on Twitter @CNNOpinion.\n\n\
+         Join us on Facebook.com/CNNOpinion.\n\n\
+         Read CNNOpinion's new Flipboard magazine.\n",
+    )
+    .unwrap();
+    let (code, err) = analyze(&[&path.display().to_string()], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let texts = strs(&parquet(dir.path(), "texts"), "text");
+    let text = texts[0].as_deref().unwrap();
+    assert!(
+        text.starts_with("Sanctions will not bring Tehran to the table. Only talks can."),
+        "{text}"
+    );
+    for prompt in ["Newsletter", "Twitter", "Facebook", "Flipboard"] {
+        assert!(!text.contains(prompt), "{prompt:?} kept in {text:?}");
+    }
+}
