@@ -260,6 +260,11 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         "max_input_mb".into(),
         serde_json::json!(config.limits.max_decompressed >> 20),
     );
+    configuration.insert(
+        "max_document_chars".into(),
+        serde_json::json!(config.limits.max_document_chars),
+    );
+    configuration.insert("csv_raw".into(), serde_json::json!(config.csv_raw));
     let input_hashes: Vec<String> = census.sha256.iter().map(|h| h.clone().unwrap_or_default()).collect();
     let provenance = vec![
         ("rhetor_version".to_string(), crate::VERSION.to_string()),
