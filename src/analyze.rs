@@ -360,10 +360,11 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         completed: true,
     };
     // Last, and renamed into place whole: its presence says every table above is complete.
-    let partial = tables::partial_path(&manifest_path);
-    std::fs::write(&partial, serde_json::to_string_pretty(&manifest)? + "\n")
-        .and_then(|()| std::fs::rename(&partial, &manifest_path))
-        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+    tables::write_whole(
+        &manifest_path,
+        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     Ok(AnalyzeSummary {
         documents: corpus.documents.len(),
         words,

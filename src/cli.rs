@@ -95,6 +95,13 @@ pub struct CompareArgs {
     /// Table formats, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "csv,parquet", value_name = "FORMATS")]
     pub format: Vec<OutFormat>,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+}
+
+/// How CSV cells are written (analyze, compare, kwic).
+#[derive(Args, Debug)]
+pub struct CsvArgs {
     /// Write CSV cells exactly as the text has them. By default a text cell that begins with =, +,
     /// -, @, a tab or a carriage return and is not a number gets a leading ' so that spreadsheets
     /// show it instead of running it as a formula (Parquet and JSONL always keep the raw text).
@@ -114,10 +121,8 @@ pub struct KwicArgs {
     /// CSV file for the hits (default: RESULTS/kwic.csv).
     #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,
-    /// Write CSV cells exactly as the text has them (by default a cell that a spreadsheet would
-    /// run as a formula gets a leading ').
-    #[arg(long)]
-    pub csv_raw: bool,
+    #[command(flatten)]
+    pub csv: CsvArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -385,11 +390,8 @@ pub struct AnalyzeArgs {
     /// Table formats, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "csv,parquet", value_name = "FORMATS")]
     pub format: Vec<OutFormat>,
-    /// Write CSV cells exactly as the text has them. By default a text cell that begins with =, +,
-    /// -, @, a tab or a carriage return and is not a number gets a leading ' so that spreadsheets
-    /// show it instead of running it as a formula (Parquet and JSONL always keep the raw text).
-    #[arg(long)]
-    pub csv_raw: bool,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// CSV of metadata keyed by file name, path or id (a column named file, filename, path, id or
     /// doc_id); it overrides every other metadata source.
     #[arg(long, value_name = "FILE.csv")]
@@ -815,7 +817,7 @@ fn compare(a: CompareArgs) -> anyhow::Result<()> {
         entities: a.entities,
         min_count: a.min_count,
         formats,
-        csv_raw: a.csv_raw,
+        csv_raw: a.csv.csv_raw,
     })?;
     eprintln!(
         "rhetor: compared {} documents in {} groups; {} files in {}",
@@ -832,7 +834,7 @@ fn kwic(a: KwicArgs) -> anyhow::Result<()> {
     crate::kwic::print(&hits, 120);
     let out = a.out.unwrap_or_else(|| a.results.join("kwic.csv"));
     let mut df = crate::kwic::frame(&hits)?;
-    crate::tables::write_frame(&mut df, &out, crate::tables::OutFormat::Csv, &[], a.csv_raw)
+    crate::tables::write_frame(&mut df, &out, crate::tables::OutFormat::Csv, &[], a.csv.csv_raw)
         .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
         "rhetor: {} hits of {:?}; written to {}",
@@ -1338,7 +1340,7 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
         inputs: a.paths,
         out: a.out,
         formats,
-        csv_raw: a.csv_raw,
+        csv_raw: a.csv.csv_raw,
         metadata: a.metadata,
         rules: a.rules,
         no_default_rules: a.no_default_rules,

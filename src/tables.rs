@@ -231,6 +231,13 @@ pub fn partial_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.partial"))
 }
 
+/// Writes `bytes` to `path` whole or not at all (through its partial file).
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let partial = partial_path(path);
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path)
+}
+
 impl TableWriter {
     /// Writes `df` as `dir/name.EXT` for each format (`csv` only if `csv_ok`); returns the paths.
     pub fn write(&self, name: &str, df: &mut DataFrame, csv_ok: bool) -> Result<Vec<PathBuf>> {

@@ -122,7 +122,7 @@ def main():
         lines = [
             line
             for line in lines
-            if line not in DROP.get(name, ()) and not line.startswith(DROP_PREFIX.get(name, ("\0",)))
+            if line not in DROP.get(name, ()) and not line.startswith(DROP_PREFIX.get(name, ()))
         ]
         truth[name] = {
             "articleBody": "\n".join(lines),

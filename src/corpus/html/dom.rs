@@ -180,6 +180,25 @@ pub struct DomNode {
     pub text_commas: u32,
 }
 
+impl DomNode {
+    /// A node with no children, text or attributes yet.
+    fn new(tag: Tag, parent: u32) -> Self {
+        DomNode {
+            tag,
+            parent,
+            first_child: NONE,
+            next_sibling: NONE,
+            text: StrTendril::new(),
+            hint: String::new(),
+            hidden: false,
+            article_body: false,
+            href: false,
+            text_chars: 0,
+            text_commas: 0,
+        }
+    }
+}
+
 /// Text statistics of an element's subtree, counting only text that is not inside a removed
 /// element.
 #[derive(Debug, Clone, Copy, Default)]
@@ -219,16 +238,6 @@ pub struct Dom {
 
 /// Characters of a text with white-space runs folded to one.
 pub fn folded_len(s: &str) -> (u32, u32) {
-    if s.is_ascii() {
-        let (mut n, mut commas, mut in_space) = (0u32, 0u32, true);
-        for &b in s.as_bytes() {
-            let space = b.is_ascii_whitespace() || b == 0x0b;
-            n += u32::from(!space || !in_space);
-            commas += u32::from(b == b',');
-            in_space = space;
-        }
-        return (n, commas);
-    }
     let mut n = 0u32;
     let mut commas = 0u32;
     let mut in_space = true;
@@ -262,17 +271,10 @@ impl Dom {
                 Node::Text(t) => {
                     let (text_chars, text_commas) = folded_len(&t.text);
                     DomNode {
-                        tag: Tag::Text,
-                        parent,
-                        first_child: NONE,
-                        next_sibling: NONE,
                         text: t.text.clone(),
-                        hint: String::new(),
-                        hidden: false,
-                        article_body: false,
-                        href: false,
                         text_chars,
                         text_commas,
+                        ..DomNode::new(Tag::Text, parent)
                     }
                 }
                 Node::Element(e) => {
@@ -309,32 +311,14 @@ impl Dom {
                         s.contains("display:none") || s.contains("visibility:hidden")
                     });
                     DomNode {
-                        tag,
-                        parent,
-                        first_child: NONE,
-                        next_sibling: NONE,
-                        text: StrTendril::new(),
                         hint,
                         hidden: hidden || style_hidden,
                         article_body,
                         href,
-                        text_chars: 0,
-                        text_commas: 0,
+                        ..DomNode::new(tag, parent)
                     }
                 }
-                Node::Document | Node::Fragment => DomNode {
-                    tag: Tag::Other,
-                    parent,
-                    first_child: NONE,
-                    next_sibling: NONE,
-                    text: StrTendril::new(),
-                    hint: String::new(),
-                    hidden: false,
-                    article_body: false,
-                    href: false,
-                    text_chars: 0,
-                    text_commas: 0,
-                },
+                Node::Document | Node::Fragment => DomNode::new(Tag::Other, parent),
                 // Comments, doctypes and processing instructions carry no text.
                 _ => continue,
             };

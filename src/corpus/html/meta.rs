@@ -464,8 +464,8 @@ pub fn read_meta(doc: &Html) -> MetaSource {
     };
     let from_byline = || -> Vec<String> {
         doc.select(&BYLINE_NAMES)
+            .chain(doc.select(&BYLINE))
             .filter(|e| !in_site_menu(*e))
-            .chain(doc.select(&BYLINE).filter(|e| !in_site_menu(*e)))
             .map(text_of)
             .map(|t| BYLINE_TAIL.replace(&t, "").into_owned())
             .map(|t| clean(&t))

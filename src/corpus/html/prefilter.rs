@@ -19,7 +19,7 @@ const TEXT_ELEMENTS: &[&[u8]] = &[b"title", b"textarea", b"xmp", b"iframe", b"no
 /// The page with its never-text elements removed; borrowed unchanged when it has none.
 pub fn strip_never_text(src: &str) -> Cow<'_, str> {
     let b = src.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(b.len() / 2);
+    let mut out: Vec<u8> = Vec::new(); // filled only once something is cut
     let mut kept_from = 0; // source bytes from here on are not yet copied to `out`
     let mut i = 0;
     while let Some(off) = memchr(b'<', &b[i..]) {
@@ -28,8 +28,7 @@ pub fn strip_never_text(src: &str) -> Cow<'_, str> {
         if rest.starts_with(b"!--") {
             // Comments (conditional comments too, which the parser also reads as comments).
             let end = comment_end(b, lt);
-            out.extend_from_slice(&b[kept_from..lt]);
-            kept_from = end;
+            cut(&mut out, b, &mut kept_from, lt..end);
             i = end;
             continue;
         }
@@ -37,10 +36,7 @@ pub fn strip_never_text(src: &str) -> Cow<'_, str> {
             i = lt + 1;
             continue;
         }
-        let name_len = rest
-            .iter()
-            .position(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>')
-            .unwrap_or(rest.len());
+        let name_len = rest.iter().position(|&c| ends_tag_name(c)).unwrap_or(rest.len());
         let name = &rest[..name_len];
         let tag_end = start_tag_end(b, lt + 1 + name_len);
         let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
@@ -67,8 +63,7 @@ pub fn strip_never_text(src: &str) -> Cow<'_, str> {
             i = tag_end;
             continue;
         };
-        out.extend_from_slice(&b[kept_from..lt]);
-        kept_from = removed_end;
+        cut(&mut out, b, &mut kept_from, lt..removed_end);
         i = removed_end;
     }
     if kept_from == 0 {
@@ -77,6 +72,21 @@ pub fn strip_never_text(src: &str) -> Cow<'_, str> {
     out.extend_from_slice(&b[kept_from..]);
     // Only whole elements, which begin and end at ASCII bytes, were cut out.
     Cow::Owned(String::from_utf8(out).expect("cut at ASCII boundaries"))
+}
+
+/// Leaves `b[range]` out: what came before it since the last cut is copied to `out` (sized for
+/// the whole page at the first cut).
+fn cut(out: &mut Vec<u8>, b: &[u8], kept_from: &mut usize, range: std::ops::Range<usize>) {
+    if out.capacity() == 0 {
+        out.reserve(b.len());
+    }
+    out.extend_from_slice(&b[*kept_from..range.start]);
+    *kept_from = range.end;
+}
+
+/// A byte after which a tag's name has ended.
+fn ends_tag_name(c: u8) -> bool {
+    c.is_ascii_whitespace() || c == b'/' || c == b'>'
 }
 
 /// Where a comment starting at `lt` ends (after `-->`; `<!-->` and `<!--->` close at once, as the
@@ -124,8 +134,7 @@ fn close_tag(b: &[u8], from: usize, name: &[u8]) -> Option<(usize, usize)> {
         if b.get(lt + 1) == Some(&b'/')
             && after <= b.len()
             && b[lt + 2..after].eq_ignore_ascii_case(name)
-            && b.get(after)
-                .is_none_or(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>')
+            && b.get(after).is_none_or(|&c| ends_tag_name(c))
         {
             let end = memchr(b'>', &b[after..]).map_or(b.len(), |e| after + e + 1);
             return Some((lt, end));
@@ -145,8 +154,7 @@ fn svg_end(b: &[u8], from: usize) -> usize {
         let tail = &b[lt + 1..];
         let closing = tail.first() == Some(&b'/');
         let name = if closing { &tail[1..] } else { tail };
-        let boundary = |c: Option<&u8>| c.is_none_or(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>');
-        if name.len() >= 3 && name[..3].eq_ignore_ascii_case(b"svg") && boundary(name.get(3)) {
+        if name.len() >= 3 && name[..3].eq_ignore_ascii_case(b"svg") && name.get(3).is_none_or(|&c| ends_tag_name(c)) {
             let tag_end = memchr(b'>', &b[lt..]).map_or(b.len(), |e| lt + e + 1);
             let self_closing = !closing && tag_end >= 2 && b[tag_end - 2] == b'/';
             if closing {
