@@ -1,8 +1,11 @@
 //! A compact copy of the parsed page: one arena of elements and text nodes in document order,
-//! with the few attributes extraction reads (tag, class and id, hidden flags, itemprop), and
-//! per-element text statistics computed once, bottom-up.
+//! with the few attributes extraction reads (tag, class and id, hidden flags, itemprop) decoded
+//! once, every attribute kept for the metadata reader, and per-element text statistics computed
+//! once, bottom-up.
 
-use scraper::{Html, Node, StrTendril};
+use super::tree::{self, RawData, RawTree};
+use html5ever::tendril::StrTendril;
+use html5ever::{Attribute, LocalName};
 
 /// Tags the extractor tells apart; every other element is `Other` (treated as inline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,11 +163,17 @@ pub const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct DomNode {
     pub tag: Tag,
+    /// Elements: the tag name as written (lower-cased by the parser); empty for other nodes.
+    pub name: LocalName,
+    /// Elements: every attribute, as the parser gave them.
+    pub attrs: Vec<Attribute>,
     pub parent: u32,
     /// First child and next sibling (`NONE` when there is none): no list per node to allocate.
     pub first_child: u32,
     pub next_sibling: u32,
     /// Text nodes: the text as written (white space not yet folded); shares the parser's buffer.
+    /// Never-text elements (`Tag::Void`): the text of their subtree, which they keep no nodes
+    /// for (a `<title>`, a JSON-LD `<script>`).
     pub text: StrTendril,
     /// Elements: lower-cased `class` and `id`, space-separated (what class/id rules match).
     pub hint: String,
@@ -185,6 +194,8 @@ impl DomNode {
     fn new(tag: Tag, parent: u32) -> Self {
         DomNode {
             tag,
+            name: LocalName::from(""),
+            attrs: Vec::new(),
             parent,
             first_child: NONE,
             next_sibling: NONE,
@@ -258,74 +269,100 @@ pub fn folded_len(s: &str) -> (u32, u32) {
     (n, commas)
 }
 
+/// An element's node: its tag, the attributes extraction reads decoded in one pass (each
+/// lookup would scan them all), and every attribute kept.
+fn element(name: LocalName, attrs: Vec<Attribute>, parent: u32) -> DomNode {
+    let tag = Tag::of(&name);
+    let (mut class, mut id, mut style) = (None, None, None);
+    let (mut hidden, mut article_body, mut href) = (false, false, false);
+    for a in &attrs {
+        let value: &str = &a.value;
+        match &*a.name.local {
+            "class" => class = Some(value),
+            "id" => id = Some(value),
+            "style" => style = Some(value),
+            "hidden" => hidden = true,
+            "aria-hidden" => hidden |= value == "true",
+            "itemprop" => article_body = value.eq_ignore_ascii_case("articlebody"),
+            "href" => href = true,
+            _ => {}
+        }
+    }
+    let mut hint = String::new();
+    if let Some(c) = class {
+        hint.push_str(&c.to_lowercase());
+    }
+    if let Some(id) = id {
+        hint.push(' ');
+        hint.push_str(&id.to_lowercase());
+    }
+    let style_hidden = style.is_some_and(|s| {
+        let s: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        s.contains("display:none") || s.contains("visibility:hidden")
+    });
+    DomNode {
+        hint,
+        hidden: hidden || style_hidden,
+        article_body,
+        href,
+        name,
+        attrs,
+        ..DomNode::new(tag, parent)
+    }
+}
+
+/// The text under raw node `r`, in document order.
+fn subtree_text(raw: &RawTree, r: u32, out: &mut StrTendril) {
+    let mut c = raw.nodes[r as usize].first_child;
+    while c != tree::NONE {
+        if let RawData::Text(t) = &raw.nodes[c as usize].data {
+            out.push_tendril(t);
+        } else {
+            subtree_text(raw, c, out);
+        }
+        c = raw.nodes[c as usize].next_sibling;
+    }
+}
+
 impl Dom {
-    pub fn from_html(doc: &Html) -> Dom {
-        let mut nodes: Vec<DomNode> = Vec::with_capacity(4096);
-        let mut last_child: Vec<u32> = Vec::with_capacity(4096);
+    /// Parses a page.
+    pub fn parse(html: &str) -> Dom {
+        Dom::from_tree(tree::parse(html))
+    }
+
+    /// The parser's tree in document order (pre-order), which the statistics rely on.
+    fn from_tree(mut raw: RawTree) -> Dom {
+        let mut nodes: Vec<DomNode> = Vec::with_capacity(raw.nodes.len());
+        let mut last_child: Vec<u32> = Vec::with_capacity(raw.nodes.len());
         let mut body = NONE;
-        // Depth-first over the tree with an explicit stack: (node, parent index).
-        let mut stack = vec![(doc.tree.root(), NONE)];
-        while let Some((node, parent)) = stack.pop() {
+        // Depth-first with an explicit stack: (raw node, parent index).
+        let mut stack = vec![(0u32, NONE)];
+        while let Some((r, parent)) = stack.pop() {
             let index = nodes.len() as u32;
-            let dom_node = match node.value() {
-                Node::Text(t) => {
-                    let (text_chars, text_commas) = folded_len(&t.text);
+            let data = std::mem::replace(&mut raw.nodes[r as usize].data, RawData::Other);
+            let dom_node = match data {
+                RawData::Text(text) => {
+                    let (text_chars, text_commas) = folded_len(&text);
                     DomNode {
-                        text: t.text.clone(),
+                        text,
                         text_chars,
                         text_commas,
                         ..DomNode::new(Tag::Text, parent)
                     }
                 }
-                Node::Element(e) => {
-                    let tag = Tag::of(e.name());
-                    // One pass over the attributes (each `attr` lookup would scan them all).
-                    let (mut class, mut id, mut style) = (None, None, None);
-                    let (mut hidden, mut article_body, mut href) = (false, false, false);
-                    for (name, value) in e.attrs() {
-                        match name {
-                            "class" => class = Some(value),
-                            "id" => id = Some(value),
-                            "style" => style = Some(value),
-                            "hidden" => hidden = true,
-                            "aria-hidden" => hidden |= value == "true",
-                            "itemprop" => article_body = value.eq_ignore_ascii_case("articlebody"),
-                            "href" => href = true,
-                            _ => {}
-                        }
-                    }
-                    let mut hint = String::new();
-                    if let Some(c) = class {
-                        hint.push_str(&c.to_lowercase());
-                    }
-                    if let Some(id) = id {
-                        hint.push(' ');
-                        hint.push_str(&id.to_lowercase());
-                    }
-                    let style_hidden = style.is_some_and(|s| {
-                        let s: String = s
-                            .chars()
-                            .filter(|c| !c.is_whitespace())
-                            .collect::<String>()
-                            .to_lowercase();
-                        s.contains("display:none") || s.contains("visibility:hidden")
-                    });
-                    DomNode {
-                        hint,
-                        hidden: hidden || style_hidden,
-                        article_body,
-                        href,
-                        ..DomNode::new(tag, parent)
-                    }
-                }
-                Node::Document | Node::Fragment => DomNode::new(Tag::Other, parent),
+                RawData::Element { name, attrs } => element(name.local, attrs, parent),
+                RawData::Document | RawData::Fragment => DomNode::new(Tag::Other, parent),
                 // Comments, doctypes and processing instructions carry no text.
-                _ => continue,
+                RawData::Other => continue,
             };
             if dom_node.tag == Tag::Body && body == NONE {
                 body = index;
             }
-            let is_text = dom_node.tag == Tag::Text;
+            let tag = dom_node.tag;
             nodes.push(dom_node);
             if parent != NONE {
                 // Children arrive in document order: link each after its parent's last child.
@@ -336,12 +373,23 @@ impl Dom {
                 last_child[parent as usize] = index;
             }
             last_child.push(NONE);
-            // Script, style and the other never-text elements keep no children: their text
-            // (often most of a page's bytes) is never article text.
-            if !is_text && nodes[index as usize].tag != Tag::Void {
-                // Children pushed in reverse so they pop in document order.
-                for c in node.children().rev() {
-                    stack.push((c, index));
+            match tag {
+                Tag::Text => {}
+                // Script, style and the other never-text elements keep no children: their text
+                // (often most of a page's bytes) is never article text. Their text is kept
+                // whole for the metadata reader.
+                Tag::Void => {
+                    let mut text = StrTendril::new();
+                    subtree_text(&raw, r, &mut text);
+                    nodes[index as usize].text = text;
+                }
+                _ => {
+                    // Children pushed in reverse so they pop in document order.
+                    let mut c = raw.nodes[r as usize].last_child;
+                    while c != tree::NONE {
+                        stack.push((c, index));
+                        c = raw.nodes[c as usize].prev_sibling;
+                    }
                 }
             }
         }
@@ -349,6 +397,41 @@ impl Dom {
             body: if body == NONE { 0 } else { body },
             nodes,
         }
+    }
+
+    /// The value of attribute `name` of node `i`. Only the attributes in
+    /// [`super::prefilter::KEPT_ATTRIBUTES`] reach the parser (all of them on `<meta>`, `<link>`).
+    pub fn attr(&self, i: usize, name: &str) -> Option<&str> {
+        self.nodes[i]
+            .attrs
+            .iter()
+            .find(|a| &*a.name.local == name)
+            .map(|a| &*a.value)
+    }
+
+    /// The text of node `i`'s subtree, pieces joined by a space and white space folded (a
+    /// never-text element gives the text it holds).
+    pub fn text_of(&self, i: usize) -> String {
+        let mut pieces = Vec::new();
+        self.collect_text(i, &mut pieces);
+        pieces.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn collect_text<'a>(&'a self, i: usize, pieces: &mut Vec<&'a str>) {
+        let n = &self.nodes[i];
+        if n.tag == Tag::Text || n.tag == Tag::Void {
+            pieces.push(&n.text);
+        }
+        for c in self.children(i) {
+            self.collect_text(c as usize, pieces);
+        }
+    }
+
+    /// The elements enclosing node `i`, nearest first.
+    pub fn ancestors(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(Some(self.nodes[i].parent).filter(|&p| p != NONE), move |&p| {
+            Some(self.nodes[p as usize].parent).filter(|&q| q != NONE)
+        })
     }
 
     /// The children of node `i`, in document order.

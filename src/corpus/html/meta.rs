@@ -16,36 +16,65 @@
 //! `OpinionNewsArticle`, `ReportageNewsArticle`, `AnalysisNewsArticle`, `BlogPosting`, `Report`,
 //! ...), at the top level, in a list or inside `@graph`.
 
+use super::dom::{Dom, Tag};
 use crate::corpus::metadata::{split_byline, MetaSource};
 use regex::Regex;
-use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 use std::sync::LazyLock;
 
-fn sel(s: &str) -> Selector {
-    Selector::parse(s).expect("valid selector")
+/// Elements by tag name, in document order.
+fn named<'a>(dom: &'a Dom, name: &'a str) -> impl Iterator<Item = usize> + 'a {
+    (0..dom.nodes.len()).filter(move |&i| &*dom.nodes[i].name == name)
 }
 
-static META: LazyLock<Selector> = LazyLock::new(|| sel("meta"));
-static LD_JSON: LazyLock<Selector> = LazyLock::new(|| sel(r#"script[type="application/ld+json"]"#));
-static H1: LazyLock<Selector> = LazyLock::new(|| sel("h1"));
-static TITLE: LazyLock<Selector> = LazyLock::new(|| sel("title"));
-static CANONICAL: LazyLock<Selector> = LazyLock::new(|| sel(r#"link[rel="canonical"]"#));
-static TIME: LazyLock<Selector> = LazyLock::new(|| sel("time[datetime]"));
+/// Whether a `class` attribute holds `token` as one of its space-separated names (CSS `.token`).
+fn has_class(dom: &Dom, i: usize, token: &str) -> bool {
+    dom.attr(i, "class")
+        .is_some_and(|c| c.split_ascii_whitespace().any(|t| t == token))
+}
+
+fn attr_is(dom: &Dom, i: usize, name: &str, value: &str) -> bool {
+    dom.attr(i, name) == Some(value)
+}
+
+fn attr_contains(dom: &Dom, i: usize, name: &str, part: &str) -> bool {
+    dom.attr(i, name).is_some_and(|v| v.contains(part))
+}
+
 /// Byline markup in two tiers: elements that hold a name and nothing else (a link to the
 /// author's page, `rel`/`itemprop=author`, a name class), else the byline containers, whose text
 /// may also hold dates, e-mail addresses and roles.
-static BYLINE_NAMES: LazyLock<Selector> = LazyLock::new(|| {
-    sel(
-        r#"[rel="author"], [itemprop="author"], .byline-name, .author-name, [class*="author-name"], [class*="authorname"], a[href*="/author/"], a[href*="/authors/"]"#,
-    )
-});
-static BYLINE: LazyLock<Selector> = LazyLock::new(|| {
-    sel(
-        r#".byline, .author, .article-author, [class*="byline"], [class*="post-author"], [class*="__author"], a[href*="/by/"], [data-testid*="byline"]"#,
-    )
-});
-static DATE_PUBLISHED: LazyLock<Selector> = LazyLock::new(|| sel(r#"[itemprop="datePublished"]:not(meta)"#));
+fn is_byline_name(dom: &Dom, i: usize) -> bool {
+    let a = &*dom.nodes[i].name == "a";
+    attr_is(dom, i, "rel", "author")
+        || attr_is(dom, i, "itemprop", "author")
+        || has_class(dom, i, "byline-name")
+        || has_class(dom, i, "author-name")
+        || attr_contains(dom, i, "class", "author-name")
+        || attr_contains(dom, i, "class", "authorname")
+        || (a && (attr_contains(dom, i, "href", "/author/") || attr_contains(dom, i, "href", "/authors/")))
+}
+
+fn is_byline(dom: &Dom, i: usize) -> bool {
+    has_class(dom, i, "byline")
+        || has_class(dom, i, "author")
+        || has_class(dom, i, "article-author")
+        || attr_contains(dom, i, "class", "byline")
+        || attr_contains(dom, i, "class", "post-author")
+        || attr_contains(dom, i, "class", "__author")
+        || (&*dom.nodes[i].name == "a" && attr_contains(dom, i, "href", "/by/"))
+        || attr_contains(dom, i, "data-testid", "byline")
+}
+
+/// JSON-LD blocks: `<script type="application/ld+json">` (the type compared in any case, as
+/// browsers do).
+fn is_ld_json(dom: &Dom, i: usize) -> bool {
+    &*dom.nodes[i].name == "script"
+        && dom
+            .attr(i, "type")
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json"))
+}
+
 /// Words that are never an author's name in a byline (credentials, roles, placeholders).
 static NOT_A_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(ph\.?d\.?|m\.?d\.?|mph|ma|ms|msc|bsc|jd|rn|rd|mba|esq\.?|staff|staff writer|editor|editors|admin|administrator|no author|unknown|anonymous|guest|contributor|updated|published|and)$").unwrap()
@@ -107,13 +136,13 @@ static BYLINE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A byline candidate inside the site's navigation (a menu of the site's columnists, the footer)
 /// names someone, but not this article's author.
-fn in_site_menu(e: ElementRef) -> bool {
+fn in_site_menu(dom: &Dom, i: usize) -> bool {
     static MENU: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\bnav|menu|dropdown|masthead").unwrap());
-    e.ancestors().filter_map(ElementRef::wrap).any(|a| {
-        let v = a.value();
-        matches!(v.name(), "nav" | "footer" | "aside")
-            || v.attr("class").is_some_and(|c| MENU.is_match(c))
-            || v.attr("id").is_some_and(|c| MENU.is_match(c))
+    dom.ancestors(i).any(|a| {
+        let a = a as usize;
+        matches!(dom.nodes[a].tag, Tag::Nav | Tag::Footer | Tag::Aside)
+            || dom.attr(a, "class").is_some_and(|c| MENU.is_match(c))
+            || dom.attr(a, "id").is_some_and(|c| MENU.is_match(c))
     })
 }
 
@@ -154,15 +183,6 @@ const ARTICLE_TYPES: &[&str] = &[
     "webpage",
 ];
 
-fn text_of(e: ElementRef) -> String {
-    e.text()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn type_names(v: &Value) -> Vec<String> {
     match v.get("@type") {
         Some(Value::String(s)) => vec![s.to_lowercase()],
@@ -175,7 +195,7 @@ fn type_names(v: &Value) -> Vec<String> {
 /// plain `WebPage`s.
 /// References by `@id` (Yoast's `"author": {"@id": ".../#/schema/person/..."}`) are resolved
 /// against the objects of the page's graphs.
-fn ld_articles(doc: &Html) -> Vec<Value> {
+fn ld_articles(dom: &Dom) -> Vec<Value> {
     let mut out = Vec::new();
     let mut pages = Vec::new();
     let mut by_id: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
@@ -211,8 +231,8 @@ fn ld_articles(doc: &Html) -> Vec<Value> {
             _ => {}
         }
     }
-    for s in doc.select(&LD_JSON) {
-        let raw: String = s.text().collect();
+    for i in (0..dom.nodes.len()).filter(|&i| is_ld_json(dom, i)) {
+        let raw: &str = &dom.nodes[i].text;
         // Some sites leave HTML comments or trailing semicolons around the JSON.
         let trimmed = raw
             .trim()
@@ -369,8 +389,8 @@ fn strip_site_suffix(title: &str, site: Option<&str>) -> String {
 
 /// The `articleBody` of the page's JSON-LD article, when it has one (some pages put the text
 /// there and build the page with scripts).
-pub fn ld_article_body(doc: &Html) -> Option<String> {
-    ld_articles(doc)
+pub fn ld_article_body(dom: &Dom) -> Option<String> {
+    ld_articles(dom)
         .iter()
         .find_map(|o| {
             o.get("articleBody")
@@ -381,20 +401,18 @@ pub fn ld_article_body(doc: &Html) -> Option<String> {
 }
 
 /// Reads the page's metadata.
-pub fn read_meta(doc: &Html) -> MetaSource {
+pub fn read_meta(dom: &Dom) -> MetaSource {
     let mut meta = MetaSource::default();
-    let metas: Vec<(String, String)> = doc
-        .select(&META)
-        .filter_map(|e| {
-            let v = e.value();
-            let key = v
-                .attr("property")
-                .or_else(|| v.attr("name"))
-                .or_else(|| v.attr("itemprop"))?;
-            Some((key.trim().to_lowercase(), v.attr("content")?.to_string()))
+    let metas: Vec<(String, String)> = named(dom, "meta")
+        .filter_map(|i| {
+            let key = dom
+                .attr(i, "property")
+                .or_else(|| dom.attr(i, "name"))
+                .or_else(|| dom.attr(i, "itemprop"))?;
+            Some((key.trim().to_lowercase(), dom.attr(i, "content")?.to_string()))
         })
         .collect();
-    let ld = ld_articles(doc);
+    let ld = ld_articles(dom);
     let ld_field = |key: &str| ld.iter().find_map(|o| o.get(key).and_then(ld_string));
 
     let publication = ld
@@ -424,10 +442,15 @@ pub fn read_meta(doc: &Html) -> MetaSource {
             )
         })
         .map(|t| strip_named_site(&clean(&t), site))
-        .or_else(|| doc.select(&H1).map(text_of).find(|t| !t.is_empty()).map(|t| clean(&t)))
         .or_else(|| {
-            doc.select(&TITLE)
-                .map(text_of)
+            named(dom, "h1")
+                .map(|i| dom.text_of(i))
+                .find(|t| !t.is_empty())
+                .map(|t| clean(&t))
+        })
+        .or_else(|| {
+            named(dom, "title")
+                .map(|i| dom.text_of(i))
                 .find(|t| !t.is_empty())
                 .map(|t| strip_site_suffix(&clean(&t), site))
         });
@@ -463,10 +486,12 @@ pub fn read_meta(doc: &Html) -> MetaSource {
         })
     };
     let from_byline = || -> Vec<String> {
-        doc.select(&BYLINE_NAMES)
-            .chain(doc.select(&BYLINE))
-            .filter(|e| !in_site_menu(*e))
-            .map(text_of)
+        let all = 0..dom.nodes.len();
+        all.clone()
+            .filter(|&i| is_byline_name(dom, i))
+            .chain(all.filter(|&i| is_byline(dom, i)))
+            .filter(|&i| !in_site_menu(dom, i))
+            .map(|i| dom.text_of(i))
             .map(|t| BYLINE_TAIL.replace(&t, "").into_owned())
             .map(|t| clean(&t))
             .filter(|t| !t.is_empty() && t.split_whitespace().count() <= 12)
@@ -512,27 +537,27 @@ pub fn read_meta(doc: &Html) -> MetaSource {
             )
         })
         .or_else(|| {
-            doc.select(&DATE_PUBLISHED)
-                .filter_map(|e| {
-                    e.value()
-                        .attr("content")
-                        .or_else(|| e.value().attr("datetime"))
+            (0..dom.nodes.len())
+                .filter(|&i| attr_is(dom, i, "itemprop", "datePublished") && &*dom.nodes[i].name != "meta")
+                .filter_map(|i| {
+                    dom.attr(i, "content")
+                        .or_else(|| dom.attr(i, "datetime"))
                         .map(str::to_string)
-                        .or_else(|| Some(text_of(e)))
+                        .or_else(|| Some(dom.text_of(i)))
                 })
                 .map(|s| s.trim().to_string())
                 .find(|s| !s.is_empty())
         })
         .or_else(|| {
-            doc.select(&TIME)
-                .filter_map(|e| e.value().attr("datetime"))
+            named(dom, "time")
+                .filter_map(|i| dom.attr(i, "datetime"))
                 .map(|s| s.trim().to_string())
                 .find(|s| !s.is_empty())
         });
     meta.publication = publication;
-    meta.url = doc
-        .select(&CANONICAL)
-        .filter_map(|e| e.value().attr("href"))
+    meta.url = named(dom, "link")
+        .filter(|&i| attr_is(dom, i, "rel", "canonical"))
+        .filter_map(|i| dom.attr(i, "href"))
         .map(|s| s.trim().to_string())
         .find(|s| !s.is_empty())
         .or_else(|| meta_content(&metas, &["og:url"]))
@@ -568,7 +593,7 @@ mod tests {
               {"@type":["OpinionNewsArticle"],"headline":"The Headline","datePublished":"2019-03-04T10:00:00Z",
                "author":[{"@type":"Person","name":"Ann Lee"},{"@type":"Person","name":"Bo Chen"}],
                "publisher":{"@type":"Organization","name":"The Daily"}}]}</script></head><body></body></html>"#;
-        let m = read_meta(&Html::parse_document(html));
+        let m = read_meta(&Dom::parse(html));
         assert_eq!(m.title.as_deref(), Some("The Headline"));
         assert_eq!(m.authors, vec!["Ann Lee", "Bo Chen"]);
         assert_eq!(m.date_raw.as_deref(), Some("2019-03-04T10:00:00Z"));
@@ -582,7 +607,7 @@ mod tests {
             <meta name="sailthru.date" content="2020-01-02">
             <meta property="article:author" content="https://example.org/jane">
             <meta name="dc.publisher" content="Example Press"></head><body><p>x</p></body></html>"#;
-        let m = read_meta(&Html::parse_document(html));
+        let m = read_meta(&Dom::parse(html));
         assert_eq!(m.title.as_deref(), Some("A Story About Things"));
         assert_eq!(m.authors, vec!["Jane Roe"]);
         assert_eq!(m.date_raw.as_deref(), Some("2020-01-02"));
@@ -595,7 +620,7 @@ mod tests {
             <meta property="og:title" content="A Letter | Harper&#039;s Magazine">
             <script type="application/ld+json">{"@graph":[{"@type":"Person","@id":"https://x/#/p/1","name":"Ann O&#8217;Neil"},
             {"@type":"NewsArticle","author":{"@id":"https://x/#/p/1"},"datePublished":"2020-07-07"}]}</script></head></html>"#;
-        let m = read_meta(&Html::parse_document(html));
+        let m = read_meta(&Dom::parse(html));
         assert_eq!(m.title.as_deref(), Some("A Letter"));
         assert_eq!(m.authors, vec!["Ann O’Neil"]);
         assert_eq!(m.publication.as_deref(), Some("Harper's Magazine"));
@@ -615,7 +640,7 @@ mod tests {
         let html = r#"<html><head><meta property="og:site_name" content="CNN"><script type="application/ld+json">
             {"@type":"NewsArticle","author":[{"@type":"Organization","name":"National Geographic"}]}</script></head>
             <body><span class="byline">By Michael Hingston, Staff Writer</span></body></html>"#;
-        assert_eq!(read_meta(&Html::parse_document(html)).authors, vec!["Michael Hingston"]);
+        assert_eq!(read_meta(&Dom::parse(html)).authors, vec!["Michael Hingston"]);
         assert_eq!(
             tidy_author("View all posts by Daniel Lemire", None).as_deref(),
             Some("Daniel Lemire")

@@ -1,23 +1,21 @@
 //! HTML pages: metadata from JSON-LD, meta tags and byline markup (`meta`), and the article's
-//! text chosen by evidence (`extract`) from a compact copy of the parsed page (`dom`).
+//! text chosen by evidence (`extract`) from a compact copy (`dom`) of the parsed page (`tree`).
 
 pub mod dom;
 pub mod extract;
 pub mod meta;
 pub mod prefilter;
+pub mod tree;
 
 use super::blocks::RawBlock;
 use super::metadata::MetaSource;
 pub use extract::HtmlRules;
-use scraper::Html;
 
 /// Metadata from the page's head and byline markup, and its article blocks.
 pub fn read_html(src: &str, rules: &HtmlRules) -> (MetaSource, Vec<RawBlock>) {
-    let doc = Html::parse_document(&prefilter::strip_never_text(src));
-    let meta = meta::read_meta(&doc);
-    let ld_body = meta::ld_article_body(&doc);
-    let dom = dom::Dom::from_html(&doc);
-    drop(doc);
+    let dom = dom::Dom::parse(&prefilter::strip_never_text(src));
+    let meta = meta::read_meta(&dom);
+    let ld_body = meta::ld_article_body(&dom);
     let mut blocks = extract::extract(&dom, rules);
     // A page built by scripts may have its text only in JSON-LD: use it when the markup gave
     // less than half as much.

@@ -8,6 +8,10 @@
 //! `textarea`, `iframe`, ...) whose content is text, not markup, are stepped over unchanged. A
 //! script or style runs to its first end tag, as the parser reads it; one never closed runs to the
 //! end of the page. JSON-LD scripts stay: metadata reads them.
+//!
+//! Attributes nothing reads are cut from start tags too: `data-*`, `src`, `srcset`, `title`,
+//! `alt`, event handlers and the like are a fifth of what is left of a page, and the tokenizer
+//! reads every one of their bytes and interns every name. [`KEPT_ATTRIBUTES`] lists what stays.
 
 use memchr::memchr;
 use std::borrow::Cow;
@@ -15,6 +19,34 @@ use std::borrow::Cow;
 /// Elements whose content is text up to their own end tag (tokenizer raw text and RCDATA
 /// states): stepped over, never searched for markup.
 const TEXT_ELEMENTS: &[&[u8]] = &[b"title", b"textarea", b"xmp", b"iframe", b"noembed", b"noframes"];
+
+/// Attributes that stay on start tags: what extraction and metadata read (class and id hints,
+/// hidden flags, links, microdata, byline test ids) and what steers the tree builder (`type`
+/// of a hidden input in a table; `color`, `face`, `size` of a `<font>` in foreign content;
+/// `encoding` of MathML's `annotation-xml`). `<meta>`, `<link>` and `<base>` keep all of theirs.
+pub const KEPT_ATTRIBUTES: &[&[u8]] = &[
+    b"class",
+    b"id",
+    b"style",
+    b"hidden",
+    b"aria-hidden",
+    b"itemprop",
+    b"href",
+    b"rel",
+    b"property",
+    b"name",
+    b"content",
+    b"datetime",
+    b"data-testid",
+    b"type",
+    b"color",
+    b"face",
+    b"size",
+    b"encoding",
+];
+
+/// Tags whose attributes are all kept (metadata and the page's charset live in them).
+const TAGS_KEEPING_ATTRIBUTES: &[&[u8]] = &[b"meta", b"link", b"base"];
 
 /// The page with its never-text elements removed; borrowed unchanged when it has none.
 pub fn strip_never_text(src: &str) -> Cow<'_, str> {
@@ -38,7 +70,12 @@ pub fn strip_never_text(src: &str) -> Cow<'_, str> {
         }
         let name_len = rest.iter().position(|&c| ends_tag_name(c)).unwrap_or(rest.len());
         let name = &rest[..name_len];
-        let tag_end = start_tag_end(b, lt + 1 + name_len);
+        let mut unread = Vec::new();
+        let tag_end = scan_start_tag(b, lt + 1 + name_len, |attr, span| {
+            if !KEPT_ATTRIBUTES.iter().any(|k| attr.eq_ignore_ascii_case(k)) {
+                unread.push(span);
+            }
+        });
         let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
         if is(b"plaintext") {
             break; // everything after it is text
@@ -60,6 +97,11 @@ pub fn strip_never_text(src: &str) -> Cow<'_, str> {
         } else if is(b"svg") {
             svg_end(b, tag_end)
         } else {
+            if !TAGS_KEEPING_ATTRIBUTES.iter().any(|n| is(n)) {
+                for span in unread {
+                    cut(&mut out, b, &mut kept_from, span);
+                }
+            }
             i = tag_end;
             continue;
         };
@@ -70,8 +112,12 @@ pub fn strip_never_text(src: &str) -> Cow<'_, str> {
         return Cow::Borrowed(src);
     }
     out.extend_from_slice(&b[kept_from..]);
-    // Only whole elements, which begin and end at ASCII bytes, were cut out.
-    Cow::Owned(String::from_utf8(out).expect("cut at ASCII boundaries"))
+    // Only whole elements and attributes, which begin and end at character boundaries (after
+    // ASCII bytes), were cut out.
+    Cow::Owned(String::from_utf8(out).unwrap_or_else(|e| {
+        debug_assert!(false, "a cut split a character");
+        String::from_utf8_lossy(e.as_bytes()).into_owned()
+    }))
 }
 
 /// Leaves `b[range]` out: what came before it since the last cut is copied to `out` (sized for
@@ -102,26 +148,57 @@ fn comment_end(b: &[u8], lt: usize) -> usize {
     memchr::memmem::find(&b[body..], b"-->").map_or(b.len(), |e| body + e + 3)
 }
 
-/// The byte after a start tag's `>`, scanning from after its name; a quoted attribute value may
-/// hold `>`.
-fn start_tag_end(b: &[u8], mut j: usize) -> usize {
-    while j < b.len() {
+/// Reads a start tag's attributes as the tokenizer does, from just after the tag's name: calls
+/// `on_attribute` with each attribute's name and span (from its name up to the next attribute or
+/// the tag's end, so that cutting the span leaves the others separated as they were), and
+/// returns the byte after the tag's `>` (the page's end when the tag is never closed). A quoted
+/// value may hold `>`.
+fn scan_start_tag(b: &[u8], mut j: usize, mut on_attribute: impl FnMut(&[u8], std::ops::Range<usize>)) -> usize {
+    let n = b.len();
+    let skip_space = |mut j: usize| {
+        while j < n && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        j
+    };
+    loop {
+        j = skip_space(j);
+        if j >= n {
+            return n;
+        }
         match b[j] {
             b'>' => return j + 1,
-            b'=' => {
+            b'/' => {
                 j += 1;
-                while j < b.len() && b[j].is_ascii_whitespace() {
-                    j += 1;
-                }
-                if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
-                    let q = b[j];
-                    j = memchr(q, &b[j + 1..]).map_or(b.len(), |e| j + 1 + e + 1);
+                continue;
+            }
+            _ => {}
+        }
+        // A name runs to white space, `/`, `>` or `=`; its first byte may be `=`.
+        let start = j;
+        j += 1;
+        while j < n && !b[j].is_ascii_whitespace() && !matches!(b[j], b'/' | b'>' | b'=') {
+            j += 1;
+        }
+        let name = &b[start..j];
+        let after_name = skip_space(j);
+        if after_name < n && b[after_name] == b'=' {
+            j = skip_space(after_name + 1);
+            if j < n {
+                match b[j] {
+                    q @ (b'"' | b'\'') => j = memchr(q, &b[j + 1..]).map_or(n, |e| j + 1 + e + 1),
+                    b'>' => {}
+                    _ => {
+                        while j < n && !b[j].is_ascii_whitespace() && b[j] != b'>' {
+                            j += 1;
+                        }
+                    }
                 }
             }
-            _ => j += 1,
         }
+        j = skip_space(j);
+        on_attribute(name, start..j);
     }
-    b.len()
 }
 
 /// The first end tag `</name` (any case, followed by white space, `/` or `>`) at or after
@@ -201,7 +278,28 @@ mod tests {
                 "<p>three</p>",
             )
         );
-        let plain = "<p>No scripts here, <b>only</b> text.</p>";
+        let plain = r#"<p class="a">No scripts here, <b>only</b> <a href="/x">text</a>.</p>"#;
         assert!(matches!(strip_never_text(plain), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn cuts_unread_attributes_as_the_tokenizer_reads_them() {
+        let page = concat!(
+            r#"<div data-x="1>2" class="story" onclick='f("a")'>"#,
+            r#"<img src=a.jpg alt="An image"/><p id=p1 title="t"data-y=2>"#,
+            r#"<a href="/author/x" data-track=""rel="author">X</a>"#,
+            r#"<meta name="author" content="Y" data-z="3"><input type="hidden" value="v">"#,
+            r#"<span é="1" lang="fa">ü</span><p =odd x>"#,
+        );
+        assert_eq!(
+            strip_never_text(page),
+            concat!(
+                r#"<div class="story" >"#,
+                r#"<img /><p id=p1 >"#,
+                r#"<a href="/author/x" rel="author">X</a>"#,
+                r#"<meta name="author" content="Y" data-z="3"><input type="hidden" >"#,
+                r#"<span >ü</span><p >"#,
+            )
+        );
     }
 }
