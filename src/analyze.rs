@@ -264,6 +264,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<AnalyzeSummary> {
         "max_document_chars".into(),
         serde_json::json!(config.limits.max_document_chars),
     );
+    configuration.insert("max_line_chars".into(), serde_json::json!(config.limits.max_line_chars));
     configuration.insert("csv_raw".into(), serde_json::json!(config.csv_raw));
     let input_hashes: Vec<String> = census.sha256.iter().map(|h| h.clone().unwrap_or_default()).collect();
     let provenance = vec![

@@ -97,6 +97,73 @@ pub struct CompareArgs {
     pub format: Vec<OutFormat>,
     #[command(flatten)]
     pub csv: CsvArgs,
+    #[command(flatten)]
+    pub uncertainty: UncertaintyArgs,
+    /// Only documents dated on or after DATE (ISO, any precision: 2010, 2010-06, 2010-06-15);
+    /// undated documents are left out when a bound is given.
+    #[arg(long, value_name = "DATE", value_parser = iso_date)]
+    pub since: Option<String>,
+    /// Only documents dated on or before DATE (ISO, any precision; `--until 2015` keeps all of 2015).
+    #[arg(long, value_name = "DATE", value_parser = iso_date)]
+    pub until: Option<String>,
+    /// Rolling windows of N periods (`--period year --rolling 3`: each row covers the three years
+    /// ending in its period; a document counts in every window it falls in).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub rolling: u16,
+    /// Contrast two groups (values of --by), or with `--by period` two periods: the difference of
+    /// every measure, its interval, a permutation p-value and a Benjamini-Hochberg q-value, in a
+    /// `contrasts` table.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub contrast: Option<Vec<String>>,
+}
+
+/// How sure the numbers are: bootstrap intervals and permutation tests over documents (compare,
+/// report).
+#[derive(Args, Debug, Clone)]
+pub struct UncertaintyArgs {
+    /// Bootstrap resamples of the documents for every interval (0: no intervals).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Level of the intervals (`<measure>_ci_low`, `<measure>_ci_high`).
+    #[arg(long = "ci", value_name = "LEVEL", default_value_t = 0.95, value_parser = ci_level)]
+    pub ci: f64,
+    /// Permutations of the documents' labels for each contrast's p-value.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub permutations: u64,
+    /// Seed of the resamples and permutations (the same seed gives byte-identical tables).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl UncertaintyArgs {
+    pub fn settings(&self) -> crate::compare::Uncertainty {
+        crate::compare::Uncertainty {
+            bootstrap: self.bootstrap,
+            permutations: self.permutations as usize,
+            level: self.ci,
+            seed: self.seed,
+        }
+    }
+}
+
+fn ci_level(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("the level must be between 0 and 1 (e.g. 0.95), not {s}"))
+    }
+}
+
+fn iso_date(s: &str) -> Result<String, String> {
+    let ok = regex::Regex::new(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+        .expect("valid pattern")
+        .is_match(s);
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD)"))
+    }
 }
 
 /// How CSV cells are written (analyze, compare, kwic).
@@ -416,6 +483,11 @@ pub struct AnalyzeArgs {
     /// (nothing is truncated).
     #[arg(long, value_name = "N", default_value_t = 20_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_document_chars: u64,
+    /// Longest line of a text, Markdown or JSONL file, and longest CSV record, in characters;
+    /// past it the file (text, Markdown) or the record (JSONL, CSV) is an error row. HTML pages
+    /// are exempt (minified pages are one line).
+    #[arg(long, value_name = "N", default_value_t = 5_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_chars: u64,
     /// Worker threads (default: all cores).
     #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -818,6 +890,11 @@ fn compare(a: CompareArgs) -> anyhow::Result<()> {
         min_count: a.min_count,
         formats,
         csv_raw: a.csv.csv_raw,
+        since: a.since,
+        until: a.until,
+        rolling: a.rolling as usize,
+        contrast: a.contrast.map(|v| (v[0].clone(), v[1].clone())),
+        uncertainty: a.uncertainty.settings(),
     })?;
     eprintln!(
         "rhetor: compared {} documents in {} groups; {} files in {}",
@@ -1364,6 +1441,7 @@ fn analyze(a: AnalyzeArgs, command_line: Vec<String>) -> i32 {
         limits: crate::corpus::InputLimits {
             max_decompressed: a.max_input_mb << 20,
             max_document_chars: a.max_document_chars as usize,
+            max_line_chars: a.max_line_chars as usize,
         },
     };
     // Configuration files given on the command line are usage errors when unreadable.

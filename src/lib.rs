@@ -13,6 +13,7 @@ pub mod document;
 pub mod entities;
 pub mod errors;
 pub mod eval_extraction;
+pub mod fuzzing;
 pub mod kwic;
 pub mod manifest;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod pipeline;
 pub mod recommend;
 pub mod report;
 pub mod stance;
+pub mod stats;
 pub mod tables;
 pub mod text;
 

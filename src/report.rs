@@ -288,6 +288,16 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         min_count: 5,
         formats: vec![],
         csv_raw: false,
+        since: None,
+        until: None,
+        rolling: 1,
+        contrast: None,
+        uncertainty: compare::Uncertainty {
+            bootstrap: 0,
+            permutations: 0,
+            level: 0.95,
+            seed: 1,
+        },
     };
     let groups = compare::document_groups(&docs, mentions.as_ref(), &cc)?;
     let mut periods: Vec<String> = column_texts(&groups, "period")?

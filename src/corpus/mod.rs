@@ -29,6 +29,10 @@ pub struct InputLimits {
     pub max_decompressed: u64,
     /// Longest clean text of one document (characters); a longer one is an error row, never cut.
     pub max_document_chars: usize,
+    /// Longest line of a text, Markdown or JSONL file, and longest CSV record (characters): past
+    /// it the document, line or record is an error row. HTML is exempt (minified pages are one
+    /// line); its size is bounded by the other limits.
+    pub max_line_chars: usize,
 }
 
 impl Default for InputLimits {
@@ -36,6 +40,7 @@ impl Default for InputLimits {
         Self {
             max_decompressed: 1 << 30,
             max_document_chars: 20_000_000,
+            max_line_chars: 5_000_000,
         }
     }
 }
@@ -255,6 +260,18 @@ pub fn gunzip(compressed: &[u8], limit: u64) -> Result<(Vec<u8>, Option<String>)
     }
 }
 
+/// The first line of `text` longer than `limit` characters: its number (from 1) and length.
+fn line_over(text: &str, limit: usize) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| l.len() > limit && l.chars().count() > limit)
+        .map(|(i, l)| (i + 1, l.chars().count()))
+}
+
+fn line_limit_message(what: &str, chars: usize, limit: usize, consequence: &str) -> String {
+    format!("{what} has {chars} characters, more than the limit of {limit} (--max-line-chars); {consequence}")
+}
+
 /// Reads one input file into documents.
 pub fn read_file(input: &InputFile, rules: &Rules, limits: &InputLimits) -> FileReading {
     let mut out = read_file_unlimited(input, rules, limits);
@@ -379,6 +396,19 @@ fn read_file_unlimited(input: &InputFile, rules: &Rules, limits: &InputLimits) -
     match input.format {
         Format::Warc => unreachable!("archives are read record by record above"),
         Format::Txt | Format::Markdown => {
+            if let Some((line, chars)) = line_over(&text, limits.max_line_chars) {
+                out.errors.push(ErrorRecord::new(
+                    shown,
+                    "limit",
+                    line_limit_message(
+                        &format!("line {line}"),
+                        chars,
+                        limits.max_line_chars,
+                        "the file was not analysed",
+                    ),
+                ));
+                return out;
+            }
             let (front, body) = split_front_matter(&text);
             let mut internal = MetaSource::default();
             if let Some(front) = front {
@@ -423,6 +453,7 @@ fn read_file_unlimited(input: &InputFile, rules: &Rules, limits: &InputLimits) -
                 base: &base,
                 rules,
                 known_authors: &known_authors,
+                max_line_chars: limits.max_line_chars,
             };
             if input.format == Format::Jsonl {
                 read_jsonl(&text, &src, &mut out)
@@ -673,6 +704,7 @@ struct RecordSource<'a> {
     base: &'a ReadDocument,
     rules: &'a Rules,
     known_authors: &'a [String],
+    max_line_chars: usize,
 }
 
 /// A record of a JSONL or CSV file: its fields as JSON values; `place` says where it is ("line 3").
@@ -688,6 +720,7 @@ fn record_document(
         base,
         rules,
         known_authors,
+        ..
     } = *src;
     let shown = base.path.clone();
     let text_key = fields.keys().find(|k| k.trim().eq_ignore_ascii_case("text")).cloned();
@@ -753,6 +786,19 @@ fn read_jsonl(text: &str, src: &RecordSource, out: &mut FileReading) {
             continue;
         }
         n_records += 1;
+        if let Some((_, chars)) = line_over(line, src.max_line_chars) {
+            out.errors.push(ErrorRecord::new(
+                shown.clone(),
+                "limit",
+                line_limit_message(
+                    &format!("line {line_no}"),
+                    chars,
+                    src.max_line_chars,
+                    "the record was not read",
+                ),
+            ));
+            continue;
+        }
         match serde_json::from_str::<Value>(line) {
             Ok(Value::Object(o)) => record_document(src, &o, line_no, &format!("line {line_no}"), line, out),
             Ok(other) => out.errors.push(ErrorRecord::new(
@@ -806,6 +852,22 @@ fn read_csv(text: &str, src: &RecordSource, out: &mut FileReading) {
         let record = i + 1;
         n += 1;
         match rec {
+            Ok(r)
+                if r.as_slice().len() > src.max_line_chars
+                    && r.iter().map(|f| f.chars().count()).sum::<usize>() > src.max_line_chars =>
+            {
+                let chars = r.iter().map(|f| f.chars().count()).sum::<usize>();
+                out.errors.push(ErrorRecord::new(
+                    shown.clone(),
+                    "limit",
+                    line_limit_message(
+                        &format!("record {record}"),
+                        chars,
+                        src.max_line_chars,
+                        "the record was not read",
+                    ),
+                ));
+            }
             Ok(r) => {
                 let mut fields = serde_json::Map::new();
                 for (h, v) in headers.iter().zip(r.iter()) {

@@ -115,6 +115,59 @@ fn a_five_megabyte_document_is_analysed_whole() {
     );
 }
 
+/// Past --max-line-chars a text file is an error row, and so is a JSONL line or a CSV record,
+/// while the file's other records are read.
+#[test]
+fn lines_past_the_limit_are_error_rows_and_the_other_records_stay() {
+    let dir = tempdir().unwrap();
+    let long = "Sanctions work. ".repeat(100); // 1,600 characters on one line
+    let short = "Negotiations resumed in Geneva on Sunday after a break of three weeks.";
+    std::fs::write(dir.path().join("long.txt"), format!("{short}\n\n{long}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("records.jsonl"),
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"id": "fine", "text": short}),
+            serde_json::json!({"id": "huge", "text": long})
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("rows.csv"),
+        format!("id,text\nrow1,{short}\nrow2,{long}\n"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = analyze(&[&dir.path().display().to_string(), "--max-line-chars", "1000"], &out);
+    assert_eq!(code, 3, "exit 3 when some inputs failed: {err}");
+    let docs = parquet(&out, "documents");
+    assert_eq!(
+        strs(&docs, "doc_id"),
+        vec![Some("fine".to_string()), Some("row1".to_string())]
+    );
+    let errors = parquet(&out, "errors");
+    assert_eq!(strs(&errors, "stage"), vec![Some("limit".to_string()); 3]);
+    let messages: Vec<String> = strs(&errors, "message").into_iter().flatten().collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with(
+            "line 3 has 1600 characters, more than the limit of 1000 (--max-line-chars); the file was not analysed"
+        )),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("line 2 has") && m.ends_with("the record was not read")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("record 2 has") && m.ends_with("the record was not read")),
+        "{messages:?}"
+    );
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let o = rhetor(&["analyze"]);

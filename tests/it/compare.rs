@@ -280,3 +280,199 @@ fn report_renders_offline_in_headless_chromium() {
     );
     assert!(html.contains("all-minilm-l6-v2"), "provenance names the encoder");
 }
+
+/// A corpus whose answer is known: "Hawk" recommends in every document, "Dove" never, and
+/// "Twin" holds copies of Hawk's documents. Six documents each, one a year from 2010.
+fn known_answer_run() -> &'static PathBuf {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("rhetor-compare-known-{}", std::process::id()));
+        let inputs = dir.join("in");
+        std::fs::create_dir_all(&inputs).unwrap();
+        let filler = "The delegations met in Vienna on a mild morning. The hotel lobby was crowded with reporters. ";
+        for i in 0..6 {
+            let year = 2010 + i;
+            let advice =
+                "Washington must impose new sanctions on Iran. The United States should cut off Tehran's oil revenue. "
+                    .repeat(1 + i as usize % 3);
+            for (author, body) in [
+                ("Hawk", format!("{advice}{}", filler.repeat(4))),
+                ("Twin", format!("{advice}{}", filler.repeat(4))),
+                ("Dove", filler.repeat(5)),
+            ] {
+                std::fs::write(
+                    inputs.join(format!("{}-{year}.md", author.to_lowercase())),
+                    format!("---\nauthor: {author}\ndate: {year}-03-01\n---\n\n{body}\n"),
+                )
+                .unwrap();
+            }
+        }
+        let out = dir.join("out");
+        let (code, err) = analyze(&[&inputs.display().to_string()], &out);
+        assert_eq!(code, 0, "{err}");
+        out
+    })
+}
+
+fn compare_into(out: &std::path::Path, args: &[&str]) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut all = vec![
+        "compare",
+        known_answer_run().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let o = rhetor(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    csv_rows(&out.join("corpus_long.csv"))
+}
+
+#[test]
+fn contrasts_find_the_planted_difference_and_not_a_null_one() {
+    let dir = tempdir().unwrap();
+    let out = dir.path().join("hawk-dove");
+    compare_into(&out, &["--period", "none", "--contrast", "Hawk", "Dove"]);
+    let rows = csv_rows(&out.join("contrasts.csv"));
+    let rate = rows
+        .iter()
+        .find(|r| r["table"] == "corpus" && r["measure"] == "recommendations_per_1000_words")
+        .expect("the corpus rate is contrasted");
+    assert_eq!((rate["a"].as_str(), rate["b"].as_str()), ("Hawk", "Dove"));
+    assert_eq!((rate["documents_a"].as_str(), rate["documents_b"].as_str()), ("6", "6"));
+    assert_eq!(rate["value_b"], "0.0");
+    let diff: f64 = rate["difference"].parse().unwrap();
+    let (lo, hi): (f64, f64) = (
+        rate["difference_ci_low"].parse().unwrap(),
+        rate["difference_ci_high"].parse().unwrap(),
+    );
+    assert!(diff < 0.0 && lo <= diff && diff <= hi && hi < 0.0, "{rate:?}");
+    // Six documents against six: the exact two-sided p-value is 2 / C(12, 6) = 0.0022.
+    let p: f64 = rate["p_value"].parse().unwrap();
+    assert!(p < 0.01, "{rate:?}");
+
+    let out = dir.path().join("hawk-twin");
+    compare_into(&out, &["--period", "none", "--contrast", "Hawk", "Twin"]);
+    let rows = csv_rows(&out.join("contrasts.csv"));
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r["difference"], "0.0", "{r:?}");
+        assert!(r["p_value"].parse::<f64>().unwrap() > 0.05, "{r:?}");
+        assert!(r["q_value"].parse::<f64>().unwrap() > 0.05, "{r:?}");
+    }
+
+    // An unknown group is a clear error naming the groups there are.
+    let o = rhetor(&[
+        "compare",
+        known_answer_run().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--contrast",
+        "Hawk",
+        "Owl",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("\"Owl\"") && err.contains("Dove, Hawk, Twin"), "{err}");
+}
+
+#[test]
+fn intervals_hold_the_estimate_and_reruns_are_byte_identical() {
+    let dir = tempdir().unwrap();
+    let (first, second) = (dir.path().join("a"), dir.path().join("b"));
+    let rows = compare_into(&first, &["--period", "none", "--bootstrap", "500"]);
+    compare_into(&second, &["--period", "none", "--bootstrap", "500"]);
+    for name in [
+        "corpus_long.csv",
+        "instruments_long.csv",
+        "strength_long.csv",
+        "corpus_long.parquet",
+    ] {
+        assert_eq!(
+            std::fs::read(first.join(name)).unwrap(),
+            std::fs::read(second.join(name)).unwrap(),
+            "{name} differs between two runs"
+        );
+    }
+    let hawk = rows.iter().find(|r| r["group"] == "Hawk").unwrap();
+    let v: f64 = hawk["recommendations_per_1000_words"].parse().unwrap();
+    let lo: f64 = hawk["recommendations_per_1000_words_ci_low"].parse().unwrap();
+    let hi: f64 = hawk["recommendations_per_1000_words_ci_high"].parse().unwrap();
+    assert!(lo < v && v < hi, "{hawk:?}");
+    // Rate by hand: recommendations per 1,000 words of the group's documents.
+    let recs: f64 = hawk["recommendations"].parse().unwrap();
+    let words: f64 = hawk["words"].parse().unwrap();
+    assert!((v - 1000.0 * recs / words).abs() < 1e-3);
+    let strength = csv_rows(&first.join("strength_long.csv"));
+    for r in strength.iter().filter(|r| r["group"] == "Hawk") {
+        let (lo, v, hi): (f64, f64, f64) = (
+            r["share_ci_low"].parse().unwrap(),
+            r["share"].parse().unwrap(),
+            r["share_ci_high"].parse().unwrap(),
+        );
+        assert!(lo <= v && v <= hi, "{r:?}");
+        assert_eq!(r["documents"], "6");
+    }
+    // Another seed draws other resamples; no resamples, no intervals.
+    let other = dir.path().join("c");
+    let rows = compare_into(&other, &["--period", "none", "--bootstrap", "500", "--seed", "2"]);
+    let hawk2 = rows.iter().find(|r| r["group"] == "Hawk").unwrap();
+    assert_ne!(
+        (
+            &hawk["recommendations_per_1000_words_ci_low"],
+            &hawk["recommendations_per_1000_words_ci_high"]
+        ),
+        (
+            &hawk2["recommendations_per_1000_words_ci_low"],
+            &hawk2["recommendations_per_1000_words_ci_high"]
+        )
+    );
+    let rows = compare_into(&other, &["--period", "none", "--bootstrap", "0"]);
+    assert!(rows
+        .iter()
+        .all(|r| r["recommendations_per_1000_words_ci_low"].is_empty()));
+}
+
+#[test]
+fn periods_since_until_and_rolling_windows() {
+    let dir = tempdir().unwrap();
+    let out = dir.path().join("window");
+    let rows = compare_into(
+        &out,
+        &[
+            "--by",
+            "period",
+            "--period",
+            "year",
+            "--since",
+            "2011",
+            "--until",
+            "2014-12",
+            "--rolling",
+            "2",
+        ],
+    );
+    let docs: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r["period"].clone(), r["documents"].clone()))
+        .collect();
+    // 2011 to 2014, three documents a year; each window holds its year and the one before.
+    assert_eq!(
+        docs,
+        [("2011", "3"), ("2012", "6"), ("2013", "6"), ("2014", "6")]
+            .iter()
+            .map(|(p, d)| (p.to_string(), d.to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert!(rows.iter().all(|r| r["group"] == "all"));
+    // Two periods contrasted with --by period.
+    compare_into(&out, &["--by", "period", "--contrast", "2010", "2015"]);
+    let c = csv_rows(&out.join("contrasts.csv"));
+    assert!(
+        c.iter()
+            .any(|r| r["a"] == "2010" && r["b"] == "2015" && r["documents_a"] == "3"),
+        "{c:?}"
+    );
+    // A date that is not ISO is a usage error.
+    let o = rhetor(&["compare", known_answer_run().to_str().unwrap(), "--since", "March 2012"]);
+    assert_eq!(o.status.code(), Some(2));
+}

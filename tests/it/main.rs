@@ -10,6 +10,7 @@ mod encoder;
 mod entities;
 mod inputs;
 mod outputs;
+mod properties;
 mod recommend;
 mod reference;
 mod stance;

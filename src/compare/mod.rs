@@ -2,11 +2,14 @@
 //! (author, publication or any metadata column) and period. Reading and writing are at the edges;
 //! everything between is polars frames.
 
+pub mod uncertainty;
+
 use crate::tables::{column_ints, column_strings, read_result_table, OutFormat, TableWriter};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+pub use uncertainty::Uncertainty;
 
 /// The label of documents that lack the grouping field or a usable date.
 pub const UNKNOWN: &str = "(unknown)";
@@ -35,6 +38,28 @@ impl Period {
             (Self::Quarter, Some(y), Some(m)) => format!("{y}-Q{}", (m - 1) / 3 + 1),
             (Self::Month, Some(y), Some(m)) => format!("{y}-{m:02}"),
             _ => UNKNOWN.into(),
+        }
+    }
+}
+
+impl Period {
+    /// The label `k` periods after `label` ("2012" + 1 = "2013", "2012-Q4" + 1 = "2013-Q1",
+    /// "2012-12" + 1 = "2013-01"); `None` for the unknown period or `Period::None`.
+    pub fn shift(self, label: &str, k: i64) -> Option<String> {
+        let year: i64 = label.get(..4)?.parse().ok()?;
+        match self {
+            Self::Year if label.len() == 4 => Some(format!("{}", year + k)),
+            Self::Quarter => {
+                let q: i64 = label.strip_prefix(&format!("{year}-Q"))?.parse().ok()?;
+                let n = year * 4 + (q - 1) + k;
+                Some(format!("{}-Q{}", n.div_euclid(4), n.rem_euclid(4) + 1))
+            }
+            Self::Month => {
+                let m: i64 = label.get(5..7)?.parse().ok()?;
+                let n = year * 12 + (m - 1) + k;
+                Some(format!("{}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1))
+            }
+            _ => None,
         }
     }
 }
@@ -109,6 +134,42 @@ pub struct CompareConfig {
     pub formats: Vec<OutFormat>,
     /// CSV cells as the text has them, not spreadsheet-safe.
     pub csv_raw: bool,
+    /// Only documents dated on or after / on or before these (ISO, any precision).
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Rolling windows of this many periods (1: plain periods).
+    pub rolling: usize,
+    /// Two groups (or with `by = "period"`, two periods) to contrast.
+    pub contrast: Option<(String, String)>,
+    pub uncertainty: Uncertainty,
+}
+
+/// `--by period`: groups are not a metadata column; every document is in group "all", and
+/// `--contrast` names periods.
+pub const BY_PERIOD: &str = "period";
+
+/// Whether an ISO date (any precision) is on or after `since` and on or before `until`, each
+/// compared at the precision both have ("2012-05-14" is within `--until 2012`, and "2012" within
+/// `--since 2012-06`). An undated document is outside any bound.
+pub fn within(date: Option<&str>, since: Option<&str>, until: Option<&str>) -> bool {
+    if since.is_none() && until.is_none() {
+        return true;
+    }
+    let Some(d) = date.map(str::trim).filter(|d| d.len() >= 4 && d.is_ascii()) else {
+        return false;
+    };
+    // Bounds are ASCII ISO dates (checked when parsed); compare at the shorter precision.
+    fn common<'a>(d: &'a str, bound: &'a str) -> (&'a str, &'a str) {
+        let n = d.len().min(bound.len());
+        (&d[..n], bound.get(..n).unwrap_or(bound))
+    }
+    since.is_none_or(|s| {
+        let (d, s) = common(d, s);
+        d >= s
+    }) && until.is_none_or(|u| {
+        let (d, u) = common(d, u);
+        d <= u
+    })
 }
 
 /// What `compare` wrote.
@@ -121,7 +182,9 @@ pub struct CompareSummary {
 /// doc_id, group, period, words, sentences for the documents that pass the filters.
 pub fn document_groups(docs: &DataFrame, mentions: Option<&DataFrame>, c: &CompareConfig) -> Result<DataFrame> {
     let names: Vec<String> = docs.get_column_names().iter().map(|s| s.to_string()).collect();
-    for col in std::iter::once(&c.by).chain(c.filters.iter().map(|f| &f.column)) {
+    let by_period = c.by == BY_PERIOD && !names.iter().any(|n| n == BY_PERIOD);
+    let by = if by_period { None } else { Some(&c.by) };
+    for col in by.into_iter().chain(c.filters.iter().map(|f| &f.column)) {
         if !names.contains(col) {
             bail!(
                 "the documents table has no column {col:?}; its columns are: {}",
@@ -130,7 +193,10 @@ pub fn document_groups(docs: &DataFrame, mentions: Option<&DataFrame>, c: &Compa
         }
     }
     let ids = column_strings(docs, "doc_id")?;
-    let group = column_strings(docs, &c.by)?;
+    let group = match by {
+        Some(by) => column_strings(docs, by)?,
+        None => vec![Some("all".to_string()); docs.height()],
+    };
     let dates = column_strings(docs, "date")?;
     let words = column_ints(docs, "n_words")?;
     let sentences = column_ints(docs, "n_sentences")?;
@@ -156,29 +222,48 @@ pub fn document_groups(docs: &DataFrame, mentions: Option<&DataFrame>, c: &Compa
     };
     let (mut o_id, mut o_group, mut o_period, mut o_words, mut o_sents) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for i in 0..ids.len() {
+    let kept: Vec<usize> = (0..ids.len())
+        .filter(|&i| {
+            c.filters
+                .iter()
+                .zip(&filter_cols)
+                .all(|(f, col)| f.keeps(col[i].as_deref()))
+                && with_entity
+                    .as_ref()
+                    .is_none_or(|s| ids[i].as_ref().is_some_and(|id| s.contains(id)))
+                && within(dates[i].as_deref(), c.since.as_deref(), c.until.as_deref())
+        })
+        .collect();
+    // Windows end at the latest period of the kept documents, no later.
+    let last_period = kept
+        .iter()
+        .map(|&i| c.period.of(dates[i].as_deref()))
+        .filter(|p| p != UNKNOWN)
+        .max();
+    for i in kept {
         let id = ids[i].clone().unwrap_or_default();
-        if !c
-            .filters
-            .iter()
-            .zip(&filter_cols)
-            .all(|(f, col)| f.keeps(col[i].as_deref()))
-        {
-            continue;
+        let g = group[i]
+            .clone()
+            .filter(|g| !g.trim().is_empty())
+            .unwrap_or_else(|| UNKNOWN.into());
+        let period = c.period.of(dates[i].as_deref());
+        // A rolling window is labelled by its last period: a document of 2012 is in the windows
+        // ending 2012, 2013, ... (as many as the window is long).
+        let windows: Vec<String> = if c.rolling > 1 && period != UNKNOWN {
+            (0..c.rolling as i64)
+                .filter_map(|k| c.period.shift(&period, k))
+                .filter(|w| last_period.as_ref().is_some_and(|l| w <= l))
+                .collect()
+        } else {
+            vec![period]
+        };
+        for w in windows {
+            o_id.push(id.clone());
+            o_group.push(g.clone());
+            o_period.push(w);
+            o_words.push(words[i]);
+            o_sents.push(sentences[i]);
         }
-        if with_entity.as_ref().is_some_and(|s| !s.contains(&id)) {
-            continue;
-        }
-        o_id.push(id);
-        o_group.push(
-            group[i]
-                .clone()
-                .filter(|g| !g.trim().is_empty())
-                .unwrap_or_else(|| UNKNOWN.into()),
-        );
-        o_period.push(c.period.of(dates[i].as_deref()));
-        o_words.push(words[i]);
-        o_sents.push(sentences[i]);
     }
     Ok(DataFrame::new_infer_height(vec![
         Column::new("doc_id".into(), o_id),
@@ -328,13 +413,27 @@ pub fn stance(groups: &DataFrame, stances: &DataFrame) -> Result<DataFrame> {
                 .cast(DataType::Int64)
                 .alias("neutral"),
         ])
-        .with_column(round_col("mean_score"))
+        .with_columns([
+            (col("favor").cast(DataType::Float64) / col("documents").cast(DataType::Float64)).alias("favor_share"),
+            (col("against").cast(DataType::Float64) / col("documents").cast(DataType::Float64)).alias("against_share"),
+            (col("neutral").cast(DataType::Float64) / col("documents").cast(DataType::Float64)).alias("neutral_share"),
+        ])
+        .with_columns([
+            round_col("mean_score"),
+            round_col("favor_share"),
+            round_col("against_share"),
+            round_col("neutral_share"),
+        ])
         .sort(["target", "group", "period"], Default::default())
         .collect()?)
 }
 
-/// Recommendations per value of `column` (instrument or strength) with shares, per group and period.
+/// Recommendations per value of `column` (instrument or strength) with shares, and per 1,000
+/// words of the cell's documents, per group and period.
 pub fn recommendation_mix(groups: &DataFrame, recs: &DataFrame, column: &str) -> Result<DataFrame> {
+    let words = corpus_counts(groups)?
+        .lazy()
+        .select([col("group"), col("period"), col("words").alias("cell_words")]);
     Ok(recs
         .clone()
         .lazy()
@@ -349,8 +448,51 @@ pub fn recommendation_mix(groups: &DataFrame, recs: &DataFrame, column: &str) ->
                     .cast(DataType::Float64))
             .alias("share"),
         )
-        .with_column(round_col("share"))
+        .join(
+            words,
+            [col("group"), col("period")],
+            [col("group"), col("period")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(
+            (lit(1000.0) * col("recommendations").cast(DataType::Float64) / col("cell_words").cast(DataType::Float64))
+                .alias("recommendations_per_1000_words"),
+        )
+        .select([
+            col("group"),
+            col("period"),
+            col(column),
+            col("recommendations"),
+            round_col("recommendations_per_1000_words"),
+            round_col("share"),
+        ])
         .sort(["group", "period", column], Default::default())
+        .collect()?)
+}
+
+/// Corpus counts with the cell's recommendations, raw and per 1,000 words.
+pub fn corpus_with_recommendations(corpus: DataFrame, groups: &DataFrame, recs: &DataFrame) -> Result<DataFrame> {
+    let per_cell = recs
+        .clone()
+        .lazy()
+        .join_groups(groups)
+        .group_by([col("group"), col("period")])
+        .agg([len().cast(DataType::Int64).alias("recommendations")]);
+    Ok(corpus
+        .lazy()
+        .join(
+            per_cell,
+            [col("group"), col("period")],
+            [col("group"), col("period")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col("recommendations").fill_null(lit(0i64)))
+        .with_column(
+            (lit(1000.0) * col("recommendations").cast(DataType::Float64) / col("words").cast(DataType::Float64))
+                .alias("recommendations_per_1000_words"),
+        )
+        .with_column(round_col("recommendations_per_1000_words"))
+        .sort(["group", "period"], Default::default())
         .collect()?)
 }
 
@@ -525,6 +667,62 @@ pub fn keyness(
         .collect()?)
 }
 
+/// The contrasts table of `--contrast A B`: groups A and B over all periods, or with `--by
+/// period` periods A and B over all groups; each document counted once.
+fn contrast_table(
+    groups: &DataFrame,
+    c: &CompareConfig,
+    (a, b): (&String, &String),
+    measures: &uncertainty::Measures,
+    mentions: Option<&DataFrame>,
+    stances: Option<&DataFrame>,
+) -> Result<DataFrame> {
+    let side = if c.by == BY_PERIOD { "period" } else { "group" };
+    let ids = column_strings(groups, "doc_id")?;
+    let labels = column_strings(groups, side)?;
+    let docs_of = |want: &str| -> Vec<String> {
+        let set: BTreeSet<String> = ids
+            .iter()
+            .zip(&labels)
+            .filter(|(_, l)| l.as_deref() == Some(want))
+            .filter_map(|(d, _)| d.clone())
+            .collect();
+        set.into_iter().collect()
+    };
+    let (da, db) = (docs_of(a), docs_of(b));
+    for (label, docs) in [(a, &da), (b, &db)] {
+        if docs.is_empty() {
+            let known: BTreeSet<String> = labels.iter().flatten().cloned().collect();
+            bail!(
+                "--contrast: no documents have {side} {label:?}; the {side}s are: {}",
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let mut names: HashMap<(String, String), String> = HashMap::new();
+    if let Some(m) = mentions {
+        for (e, n) in column_strings(m, "entity_id")?
+            .into_iter()
+            .zip(column_strings(m, "entity_name")?)
+        {
+            if let (Some(e), Some(n)) = (e, n) {
+                names.entry(("salience".into(), e)).or_insert(n);
+            }
+        }
+    }
+    if let Some(s) = stances {
+        for (t, n) in column_strings(s, "target")?
+            .into_iter()
+            .zip(column_strings(s, "target_name")?)
+        {
+            if let (Some(t), Some(n)) = (t, n) {
+                names.entry(("stance".into(), t)).or_insert(n);
+            }
+        }
+    }
+    uncertainty::contrasts(measures, (a, b), (&da, &db), &names, &c.uncertainty)
+}
+
 /// Runs `compare` and writes its tables into `c.out`.
 pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
     let manifest = crate::manifest::read_completed(&c.results)?;
@@ -540,6 +738,9 @@ pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
     let configuration = serde_json::json!({
         "results": c.results.display().to_string(), "by": c.by, "period": c.period, "top": c.top,
         "filters": c.filters, "entities": c.entities, "min_count": c.min_count,
+        "since": c.since, "until": c.until, "rolling": c.rolling, "contrast": c.contrast,
+        "bootstrap": c.uncertainty.bootstrap, "permutations": c.uncertainty.permutations,
+        "ci": c.uncertainty.level, "seed": c.uncertainty.seed,
     });
     let writer = TableWriter {
         dir: c.out.clone(),
@@ -563,7 +764,22 @@ pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
         outputs.extend(writer.write(name, df, true)?);
         Ok(())
     };
+    let stances = read_result_table(&c.results, "stances")?;
+    let recs = read_result_table(&c.results, "recommendations")?;
+    let measures = uncertainty::Measures::read(&groups, mentions.as_ref(), stances.as_ref(), recs.as_ref())?;
+    let cells = uncertainty::cells(&groups)?;
+    let u = &c.uncertainty;
+    let with_ci = |df: DataFrame, key: Option<&str>, ms: &[(&str, &str)]| {
+        uncertainty::add_intervals(df, key, ms, &measures, &cells, u)
+    };
     let mut corpus = corpus_counts(&groups)?;
+    if let Some(r) = &recs {
+        corpus = with_ci(
+            corpus_with_recommendations(corpus, &groups, r)?,
+            None,
+            &[uncertainty::CORPUS_RATE],
+        )?;
+    }
     write("corpus_long", &mut corpus)?;
     write(
         "corpus_wide",
@@ -578,27 +794,56 @@ pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
         )?,
     )?;
     if let Some(m) = &mentions {
-        let mut s = salience(&groups, m, c.top)?;
-        write("salience_long", &mut s)?;
+        let s = salience(&groups, m, c.top)?;
         write("salience_wide", &mut wide(&s, "entity_name", "share")?)?;
+        let mut s = with_ci(s, Some("entity_id"), &[uncertainty::SALIENCE_SHARE])?;
+        write("salience_long", &mut s)?;
     }
-    if let Some(st) = read_result_table(&c.results, "stances")? {
-        let mut s = stance(&groups, &st)?;
-        write("stance_long", &mut s)?;
+    if let Some(st) = &stances {
+        let s = stance(&groups, st)?;
         write("stance_wide", &mut wide(&s, "target_name", "mean_score")?)?;
+        let mut s = with_ci(
+            s,
+            Some("target"),
+            &[
+                uncertainty::STANCE_MEAN,
+                uncertainty::FAVOR_SHARE,
+                uncertainty::AGAINST_SHARE,
+            ],
+        )?;
+        write("stance_long", &mut s)?;
     }
-    if let Some(r) = read_result_table(&c.results, "recommendations")? {
-        let mut ins = recommendation_mix(&groups, &r, "instrument")?;
-        write("instruments_long", &mut ins)?;
+    if let Some(r) = &recs {
+        let ins = recommendation_mix(&groups, r, "instrument")?;
         write("instruments_wide", &mut wide(&ins, "instrument", "share")?)?;
-        let mut st = recommendation_mix(&groups, &r, "strength")?;
-        write("strength_long", &mut st)?;
+        let mut ins = with_ci(
+            ins,
+            Some("instrument"),
+            &[uncertainty::INSTRUMENT_SHARE, uncertainty::INSTRUMENT_RATE],
+        )?;
+        write("instruments_long", &mut ins)?;
+        let st = recommendation_mix(&groups, r, "strength")?;
         write("strength_wide", &mut wide(&st, "strength", "share")?)?;
-        write("actors_long", &mut top_actors(&groups, &r, c.top)?)?;
+        let mut st = with_ci(
+            st,
+            Some("strength"),
+            &[uncertainty::STRENGTH_SHARE, uncertainty::STRENGTH_RATE],
+        )?;
+        write("strength_long", &mut st)?;
+        write("actors_long", &mut top_actors(&groups, r, c.top)?)?;
+    }
+    if let Some((a, b)) = &c.contrast {
+        let mut df = contrast_table(&groups, c, (a, b), &measures, mentions.as_ref(), stances.as_ref())?;
+        write("contrasts", &mut df)?;
     }
     if let Some(s) = read_result_table(&c.results, "sentences")? {
         write("keyness", &mut keyness(&groups, &s, mentions.as_ref(), c.min_count)?)?;
     }
+    // Rolling windows repeat a document in each of its windows: count each once.
+    let n_documents = column_strings(&groups, "doc_id")?
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .len();
     let n_groups = column_strings(&groups, "group")?
         .into_iter()
         .collect::<BTreeSet<_>>()
@@ -607,14 +852,15 @@ pub fn run(c: &CompareConfig) -> Result<CompareSummary> {
         "rhetor_version": crate::VERSION,
         "configuration": configuration,
         "source_manifest": manifest,
-        "documents": groups.height(),
+        "documents": n_documents,
         "outputs": outputs.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().to_string()).collect::<Vec<_>>(),
     });
     let mp = c.out.join("compare_manifest.json");
-    std::fs::write(&mp, serde_json::to_string_pretty(&manifest_out)? + "\n")?;
+    crate::tables::write_whole(&mp, (serde_json::to_string_pretty(&manifest_out)? + "\n").as_bytes())
+        .with_context(|| format!("cannot write {}", mp.display()))?;
     outputs.push(mp);
     Ok(CompareSummary {
-        documents: groups.height(),
+        documents: n_documents,
         groups: n_groups,
         outputs,
     })
