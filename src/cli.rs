@@ -66,6 +66,14 @@ pub struct ReportArgs {
     /// How many of the most mentioned entities to chart.
     #[arg(long, default_value_t = 4)]
     pub top_entities: usize,
+    /// Points resting on fewer documents than this are drawn hollow.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub min_docs: usize,
+    /// A section contrasting two groups (values of --by), or with `--by period` two periods.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub contrast: Option<Vec<String>>,
+    #[command(flatten)]
+    pub uncertainty: UncertaintyArgs,
 }
 
 #[derive(Args, Debug)]
@@ -609,6 +617,9 @@ pub fn main() -> i32 {
                 by: r.by,
                 period: r.period,
                 top_entities: r.top_entities,
+                min_docs: r.min_docs,
+                contrast: r.contrast.map(|v| (v[0].clone(), v[1].clone())),
+                uncertainty: r.uncertainty.settings(),
             })
             .map(|p| eprintln!("rhetor: report written to {}", p.display())),
             "report",

@@ -22,6 +22,19 @@ pub struct ReportConfig {
     pub period: Period,
     /// Entities charted (the most mentioned in the corpus).
     pub top_entities: usize,
+    /// Points from fewer documents than this are drawn hollow and flagged.
+    pub min_docs: usize,
+    /// Two groups (or periods with `by = "period"`) to contrast in a section of their own.
+    pub contrast: Option<(String, String)>,
+    pub uncertainty: compare::Uncertainty,
+}
+
+/// One line of a chart: a value per period, its interval, and the documents behind it.
+pub struct Series {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+    pub intervals: Vec<Option<(f64, f64)>>,
+    pub documents: Vec<Option<usize>>,
 }
 
 fn esc(s: &str) -> String {
@@ -32,13 +45,15 @@ fn esc(s: &str) -> String {
 }
 
 /// A line chart: one line (with points) per series over the x categories; gaps where a series
-/// has no value.
+/// has no value; each point's interval as a whisker; points from fewer than `min_docs` documents
+/// hollow.
 pub fn line_chart(
     title: &str,
     x: &[String],
-    series: &[(String, Vec<Option<f64>>)],
+    series: &[Series],
     y_label: &str,
     y_range: (f64, f64),
+    min_docs: usize,
 ) -> String {
     let (w, h, left, right, top, bottom) = (720.0, 300.0, 60.0, 180.0, 36.0, 56.0);
     let pw = w - left - right;
@@ -110,7 +125,8 @@ pub fn line_chart(
         top + ph / 2.0,
         esc(y_label)
     );
-    for (k, (name, values)) in series.iter().enumerate() {
+    for (k, line) in series.iter().enumerate() {
+        let (name, values) = (&line.name, &line.values);
         let color = PALETTE[k % PALETTE.len()];
         let mut path = String::new();
         let mut pen_down = false;
@@ -124,16 +140,37 @@ pub fn line_chart(
             }
         }
         let _ = write!(s, r#"<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>"#);
-        for (i, v) in values.iter().enumerate() {
-            if let Some(v) = v {
+        // Whiskers, nudged sideways per series so that overlapping ones stay apart.
+        let nudge = (k as f64 - (series.len() as f64 - 1.0) / 2.0) * 3.0;
+        for (i, ci) in line.intervals.iter().enumerate() {
+            if let (Some((lo, hi)), Some(_)) = (ci, values[i]) {
+                let (cx, y_lo, y_hi) = (xs(i) + nudge, ys(lo.max(y0)), ys(hi.min(y1)));
                 let _ = write!(
                     s,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{color}"><title>{}, {}: {:.3}</title></circle>"#,
+                    r#"<path class="ci" d="M{cx:.1},{y_lo:.1}V{y_hi:.1}M{:.1},{y_lo:.1}h6M{:.1},{y_hi:.1}h6" stroke="{color}" stroke-width="1" fill="none"/>"#,
+                    cx - 3.0,
+                    cx - 3.0
+                );
+            }
+        }
+        for (i, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                let docs = line.documents.get(i).copied().flatten();
+                let few = docs.is_some_and(|d| d < min_docs);
+                let ci = line.intervals.get(i).copied().flatten();
+                let _ = write!(
+                    s,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{}" stroke="{color}" stroke-width="1.5"{}><title>{}, {}: {:.3}{}{}</title></circle>"#,
                     xs(i),
                     ys(*v),
+                    if few { "#fff" } else { color },
+                    if few { r#" class="few""# } else { "" },
                     esc(name),
                     esc(&x[i]),
-                    v
+                    v,
+                    ci.map(|(lo, hi)| format!(" ({lo:.3} to {hi:.3})")).unwrap_or_default(),
+                    docs.map(|d| format!(", {d} documents{}", if few { " (few)" } else { "" }))
+                        .unwrap_or_default()
                 );
             }
         }
@@ -224,28 +261,42 @@ pub fn stacked_bars(title: &str, categories: &[String], segments: &[String], sha
 
 /// Series by group over sorted periods from a long frame (group, period, `value`), for rows
 /// where `key_col` equals `key`.
-fn series_by_group(
-    long: &DataFrame,
-    key_col: &str,
-    key: &str,
-    value: &str,
-    periods: &[String],
-) -> Result<Vec<(String, Vec<Option<f64>>)>> {
+fn series_by_group(long: &DataFrame, key_col: &str, key: &str, value: &str, periods: &[String]) -> Result<Vec<Series>> {
     let keys = column_texts(long, key_col)?;
     let groups = column_texts(long, "group")?;
     let ps = column_texts(long, "period")?;
     let vs = column_floats(long, value)?;
-    let mut by: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    let names: Vec<String> = long.get_column_names().iter().map(|c| c.to_string()).collect();
+    let has = |c: &str| names.iter().any(|n| n == c);
+    let (lo_col, hi_col) = (format!("{value}_ci_low"), format!("{value}_ci_high"));
+    let (los, his) = if has(&lo_col) && has(&hi_col) {
+        (column_floats(long, &lo_col)?, column_floats(long, &hi_col)?)
+    } else {
+        (vec![None; long.height()], vec![None; long.height()])
+    };
+    let docs = if has("documents") {
+        column_floats(long, "documents")?
+    } else {
+        vec![None; long.height()]
+    };
+    let mut by: BTreeMap<String, Series> = BTreeMap::new();
     for i in 0..keys.len() {
         if keys[i] != key {
             continue;
         }
-        let row = by.entry(groups[i].clone()).or_insert_with(|| vec![None; periods.len()]);
+        let row = by.entry(groups[i].clone()).or_insert_with(|| Series {
+            name: groups[i].clone(),
+            values: vec![None; periods.len()],
+            intervals: vec![None; periods.len()],
+            documents: vec![None; periods.len()],
+        });
         if let Some(p) = periods.iter().position(|p| *p == ps[i]) {
-            row[p] = vs[i];
+            row.values[p] = vs[i];
+            row.intervals[p] = los[i].zip(his[i]);
+            row.documents[p] = docs[i].map(|d| d as usize);
         }
     }
-    Ok(by.into_iter().collect())
+    Ok(by.into_values().collect())
 }
 
 /// Highlights the actor and the action of a recommendation inside its sentence.
@@ -265,6 +316,62 @@ fn highlight(sentence: &str, actor_raw: &str, action: &str) -> String {
         }
     }
     out
+}
+
+/// The contrasts of two groups or periods: the measures whose difference survives the
+/// false-discovery correction first, then the smallest p-values, at most 30 rows.
+fn contrast_section(df: &DataFrame, a: &str, b: &str) -> Result<String> {
+    let cols = [
+        "table",
+        "measure",
+        "name",
+        "value_a",
+        "value_b",
+        "difference",
+        "difference_ci_low",
+        "difference_ci_high",
+        "p_value",
+        "q_value",
+    ];
+    let v: Vec<Vec<String>> = cols.iter().map(|c| column_texts(df, c)).collect::<Result<_>>()?;
+    let num = |s: &str| s.parse::<f64>().unwrap_or(f64::INFINITY);
+    let mut order: Vec<usize> = (0..df.height()).collect();
+    order.sort_by(|&i, &j| {
+        num(&v[9][i])
+            .total_cmp(&num(&v[9][j]))
+            .then(num(&v[8][i]).total_cmp(&num(&v[8][j])))
+    });
+    let significant = order.iter().filter(|&&i| num(&v[9][i]) <= 0.05).count();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<section><h2>Contrast: {} against {}</h2><p>B − A for every measure ({} in all; full table in <code>contrasts.csv</code> from <code>rhetor compare --contrast</code>), with its bootstrap interval, a permutation p-value over documents and the Benjamini–Hochberg q-value within each table. {} differences have q ≤ 0.05.</p><table><thead><tr><th>table</th><th>measure</th><th>of</th><th>{}</th><th>{}</th><th>B − A</th><th>interval</th><th>p</th><th>q</th></tr></thead><tbody>",
+        esc(b),
+        esc(a),
+        df.height(),
+        significant,
+        esc(a),
+        esc(b)
+    );
+    for &i in order.iter().take(30) {
+        let _ = write!(
+            s,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{} to {}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            if num(&v[9][i]) <= 0.05 { " class=sig" } else { "" },
+            esc(&v[0][i]),
+            esc(&v[1][i]),
+            esc(&v[2][i]),
+            esc(&v[3][i]),
+            esc(&v[4][i]),
+            esc(&v[5][i]),
+            esc(&v[6][i]),
+            esc(&v[7][i]),
+            esc(&v[8][i]),
+            esc(&v[9][i])
+        );
+    }
+    s.push_str("</tbody></table></section>");
+    Ok(s)
 }
 
 /// Builds the report; returns the path written.
@@ -291,15 +398,22 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         since: None,
         until: None,
         rolling: 1,
-        contrast: None,
-        uncertainty: compare::Uncertainty {
-            bootstrap: 0,
-            permutations: 0,
-            level: 0.95,
-            seed: 1,
-        },
+        contrast: c.contrast.clone(),
+        uncertainty: c.uncertainty.clone(),
     };
     let groups = compare::document_groups(&docs, mentions.as_ref(), &cc)?;
+    let stances = read_result_table(&c.results, "stances")?;
+    let recs = read_result_table(&c.results, "recommendations")?;
+    let measures = compare::uncertainty::Measures::read(&groups, mentions.as_ref(), stances.as_ref(), recs.as_ref())?;
+    let cells = compare::uncertainty::cells(&groups)?;
+    let with_ci = |df: DataFrame, key: &str, m: (&str, &str)| {
+        compare::uncertainty::add_intervals(df, Some(key), &[m], &measures, &cells, &c.uncertainty)
+    };
+    let how_sure = format!(
+        "Whiskers: {:.0}% bootstrap intervals over documents (none for a single document); hollow points rest on fewer than {} documents.",
+        c.uncertainty.level * 100.0,
+        c.min_docs
+    );
     let mut periods: Vec<String> = column_texts(&groups, "period")?
         .into_iter()
         .collect::<BTreeSet<_>>()
@@ -362,7 +476,11 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
 
     // Entity salience over time.
     if let Some(m) = &mentions {
-        let sal = compare::salience(&groups, m, 1000)?;
+        let sal = with_ci(
+            compare::salience(&groups, m, 1000)?,
+            "entity_id",
+            compare::uncertainty::SALIENCE_SHARE,
+        )?;
         let totals = sal
             .clone()
             .lazy()
@@ -374,7 +492,10 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             )
             .limit(c.top_entities as IdxSize)
             .collect()?;
-        body.push_str("<section><h2>Entity salience over time</h2><p>Share of all entity mentions in each group and period that name the entity.</p>");
+        let _ = write!(
+            body,
+            "<section><h2>Entity salience over time</h2><p>Share of all entity mentions in each group and period that name the entity. {how_sure}</p>"
+        );
         for (id, name) in column_texts(&totals, "entity_id")?
             .iter()
             .zip(column_texts(&totals, "entity_name")?)
@@ -382,7 +503,7 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
             let series = series_by_group(&sal, "entity_id", id, "share", &periods)?;
             let max = series
                 .iter()
-                .flat_map(|s| s.1.iter().flatten())
+                .flat_map(|s| s.values.iter().flatten())
                 .cloned()
                 .fold(0.0, f64::max);
             let top = ((max * 10.0).ceil() / 10.0).clamp(0.1, 1.0);
@@ -392,15 +513,23 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
                 &series,
                 "share of mentions",
                 (0.0, top),
+                c.min_docs,
             ));
         }
         body.push_str("</section>");
     }
 
     // Stance over time.
-    if let Some(st) = read_result_table(&c.results, "stances")? {
-        let long = compare::stance(&groups, &st)?;
-        body.push_str("<section><h2>Stance over time</h2><p>Mean stance score per target (−1 against … +1 favour), by group and period. Targets from <code>targets.toml</code>; actors mentioned twice or more in a document are targets of that document.</p>");
+    if let Some(st) = &stances {
+        let long = with_ci(
+            compare::stance(&groups, st)?,
+            "target",
+            compare::uncertainty::STANCE_MEAN,
+        )?;
+        let _ = write!(
+            body,
+            "<section><h2>Stance over time</h2><p>Mean stance score per target (−1 against … +1 favour), by group and period. Targets from <code>targets.toml</code>; actors mentioned twice or more in a document are targets of that document. {how_sure}</p>"
+        );
         let targets: BTreeSet<(String, String)> = column_texts(&long, "target")?
             .into_iter()
             .zip(column_texts(&long, "target_name")?)
@@ -414,13 +543,21 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
                 &series,
                 "mean stance score",
                 (-1.0, 1.0),
+                c.min_docs,
             ));
         }
         body.push_str("</section>");
     }
 
     // Recommendations.
-    if let Some(r) = read_result_table(&c.results, "recommendations")? {
+    if let Some((a, b)) = &c.contrast {
+        body.push_str(&contrast_section(
+            &compare::contrast_table(&groups, &cc, (a, b), &measures, mentions.as_ref(), stances.as_ref())?,
+            a,
+            b,
+        )?);
+    }
+    if let Some(r) = recs {
         let mix = compare::recommendation_mix(&groups, &r, "instrument")?
             .lazy()
             .with_column(lit("all").alias("period"))
@@ -463,13 +600,18 @@ pub fn run(c: &ReportConfig) -> Result<PathBuf> {
         body.push_str("<section><h2>Recommendation instruments</h2>");
         body.push_str(&stacked_bars("Instruments recommended, by group", &gs, &ins, &shares));
         // The recommendations themselves (instruments other than "other" first).
+        // Each document's group as the charts have it (`--by period` is no documents column).
+        let doc_group: BTreeMap<String, String> = column_texts(&groups, "doc_id")?
+            .into_iter()
+            .zip(column_texts(&groups, "group")?)
+            .collect();
         let doc_meta: BTreeMap<String, (String, String)> = column_texts(&docs, "doc_id")?
             .into_iter()
-            .zip(
-                column_texts(&docs, &c.by)?
-                    .into_iter()
-                    .zip(column_texts(&docs, "date")?),
-            )
+            .zip(column_texts(&docs, "date")?)
+            .map(|(d, date)| {
+                let g = doc_group.get(&d).cloned().unwrap_or_else(|| compare::UNKNOWN.into());
+                (d, (g, date))
+            })
             .collect();
         let cols = [
             "doc_id",
@@ -556,6 +698,7 @@ table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }} th, td {{ 
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 svg.chart {{ width: 100%; max-width: 760px; display: block; margin: 1rem 0; }}
 .ctitle {{ font-size: 14px; font-weight: 600; }} .tick {{ font-size: 11px; fill: #444; }} .axis {{ font-size: 12px; fill: #222; }} .legend {{ font-size: 11px; }}
+tr.sig td {{ font-weight: 600; }}
 mark.actor {{ background: #cde7f7; }} mark.action {{ background: #fde3b4; }}
 code, pre {{ font-size: .85rem; }} pre {{ background: #f6f6f6; padding: .5rem; overflow-x: auto; }}
 </style></head><body>
@@ -569,6 +712,6 @@ code, pre {{ font-size: .85rem; }} pre {{ background: #f6f6f6; padding: .5rem; o
     if let Some(parent) = c.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&c.out, html).with_context(|| format!("cannot write {}", c.out.display()))?;
+    crate::tables::write_whole(&c.out, html.as_bytes()).with_context(|| format!("cannot write {}", c.out.display()))?;
     Ok(c.out.clone())
 }

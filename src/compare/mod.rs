@@ -669,7 +669,7 @@ pub fn keyness(
 
 /// The contrasts table of `--contrast A B`: groups A and B over all periods, or with `--by
 /// period` periods A and B over all groups; each document counted once.
-fn contrast_table(
+pub fn contrast_table(
     groups: &DataFrame,
     c: &CompareConfig,
     (a, b): (&String, &String),

@@ -476,3 +476,61 @@ fn periods_since_until_and_rolling_windows() {
     let o = rhetor(&["compare", known_answer_run().to_str().unwrap(), "--since", "March 2012"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The report draws each point's interval as a whisker, hollows points on few documents, and
+/// has a contrasts section; the file appears whole.
+#[test]
+fn report_draws_intervals_and_the_contrast() {
+    let dir = tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let o = rhetor(&[
+        "report",
+        known_answer_run().to_str().unwrap(),
+        "--out",
+        html.to_str().unwrap(),
+        "--period",
+        "none",
+        "--min-docs",
+        "7",
+        "--contrast",
+        "Hawk",
+        "Dove",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<h2>Contrast: Dove against Hawk</h2>"),
+        "no contrast section"
+    );
+    assert!(
+        page.contains("<tr class=sig><td>corpus</td><td>recommendations_per_1000_words</td>"),
+        "the planted difference is not marked"
+    );
+    assert!(!dir.path().join(".report.html.partial").exists());
+
+    // Five documents in one group: each salience point has its whisker, and with --min-docs 6
+    // each is hollow.
+    let o = rhetor(&[
+        "report",
+        full_run().to_str().unwrap(),
+        "--out",
+        html.to_str().unwrap(),
+        "--by",
+        "period",
+        "--period",
+        "none",
+        "--min-docs",
+        "6",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    let (whiskers, hollow) = (
+        page.matches(r#"class="ci""#).count(),
+        page.matches(r#"class="few""#).count(),
+    );
+    assert!(
+        whiskers >= 4 && hollow >= whiskers,
+        "{whiskers} whiskers, {hollow} hollow points"
+    );
+    assert!(page.contains(", 5 documents (few)"));
+}
