@@ -59,6 +59,8 @@ if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
 fi
 
 export RHETOR_RESULTS="$results"
+# The binary the notebook's `rhetor compare` cell runs (this checkout's release build by default).
+export RHETOR_BIN="${RHETOR_BIN:-$here/../target/release/rhetor}"
 export JUPYTER_PATH="$venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export MPLBACKEND=Agg
 
