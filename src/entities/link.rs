@@ -20,27 +20,7 @@
 
 use super::kb::KnowledgeBase;
 use crate::document::Document;
-
-/// One mention in a document's clean text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mention {
-    pub sent_id: usize,
-    /// Token indices into `doc.tokens`, `[token_start, token_end)`.
-    pub token_start: usize,
-    pub token_end: usize,
-    /// Char offsets into the clean text.
-    pub start: usize,
-    pub end: usize,
-    pub text: String,
-    pub label: String,
-    pub entity_id: String,
-    pub entity_name: String,
-    /// `model`, `kb` or `coref`.
-    pub source: &'static str,
-    pub score: f32,
-    /// Linked through a demonym ("Iranian" for Iran); such mentions keep the label MISC.
-    pub demonym: bool,
-}
+pub use crate::document::Mention;
 
 /// A span the NER model found: token indices into `doc.tokens`, label and probability.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 
 use super::bert::{mean_pool_normalised, Bert, BertConfig};
 use super::store::PackagedModel;
+pub use crate::document::SentenceStates;
 use anyhow::{anyhow, Context, Result};
 use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
@@ -91,16 +92,6 @@ impl StateSource for BaseStates {
             .collect::<Result<_>>()?;
         self.encoder.frozen_states(self.layers, &ids)
     }
-}
-
-/// Shared states of a document's sentences: for each sentence, one `[n_subwords, hidden]` tensor
-/// per window (special tokens removed; most sentences fit one window). Computed once by the
-/// first model stage that runs the encoder and read by the later ones.
-#[derive(Debug, Clone)]
-pub struct SentenceStates {
-    /// The [`StateSource::id`] that produced them.
-    pub source: String,
-    pub sentences: Vec<Option<Vec<Tensor>>>,
 }
 
 impl SentenceStates {

@@ -1,20 +1,13 @@
 //! The data behind the rule layer: recommendation cues (`data/recommend/cues.toml`) and the policy
 //! instrument taxonomy (`data/recommend/instruments.toml`), both extendable by users.
 
+pub use crate::document::{CueKind, Polarity, Strength};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_CUES: &str = include_str!("../../data/recommend/cues.toml");
 const DEFAULT_INSTRUMENTS: &str = include_str!("../../data/recommend/instruments.toml");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strength {
-    Strong,
-    Moderate,
-    Weak,
-}
 
 impl Strength {
     pub fn as_str(self) -> &'static str {
@@ -26,13 +19,6 @@ impl Strength {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Polarity {
-    Act,
-    Refrain,
-}
-
 impl Polarity {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,25 +26,6 @@ impl Polarity {
             Self::Refrain => "refrain",
         }
     }
-}
-
-/// Where the actor of a cue is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CueKind {
-    /// The actor precedes the cue: "the US must ...".
-    Modal,
-    /// No actor in the cue's clause: "it is time to ...".
-    Impersonal,
-    /// The actor follows: "we call on Europe to ...".
-    Appeal,
-    /// An imperative at the opening of a sentence or clause ("Pass the bill.", "Do not turn these
-    /// men into martyrs."): the addressee acts; the cue is the verb itself unless it is a marker
-    /// ("do not", "let").
-    Imperative,
-    /// A judgement on an action named before the cue ("Limiting them would be advantageous",
-    /// "That would be a mistake", "Constant vigilance is required"): the subject is the action.
-    Judgement,
 }
 
 #[derive(Debug, Clone, Deserialize)]

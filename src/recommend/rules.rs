@@ -10,44 +10,8 @@
 
 use super::lexicon::{CueKind, Lexicon, Polarity, Strength};
 use crate::document::Document;
+pub use crate::document::Recommendation;
 use crate::entities::link::Mention;
-
-/// One recommendation: who should do what, how strongly, with which instrument.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recommendation {
-    pub sent_id: usize,
-    /// Char offsets of the recommendation (actor through action) in the clean text.
-    pub start: usize,
-    pub end: usize,
-    /// Who should act, with pronouns resolved; empty when the sentence names no one
-    /// ("it is time to ...", passives without an agent).
-    pub actor: String,
-    /// The actor as written ("they").
-    pub actor_raw: String,
-    pub actor_id: String,
-    /// The cue as written, with a stacked modal and negation ("would have to", "must not").
-    pub modality: String,
-    pub strength: Strength,
-    pub polarity: Polarity,
-    pub action: String,
-    pub target: String,
-    pub target_id: String,
-    /// Instrument id (see `data/recommend/instruments.toml`), "other" when none is named.
-    pub instrument: String,
-    /// Every instrument named in the recommendation's clause, in order.
-    pub instruments: Vec<String>,
-    pub hedged: bool,
-    /// "author", or the person quoted.
-    pub speaker: String,
-    /// How sure the rules are, from the cue's strength (and hedging).
-    pub rule_score: f32,
-    /// The classifier's probability that the sentence prescribes action, else `rule_score`.
-    pub score: f32,
-    /// Where the cue looks for its actor (a feature for the classifier; not written out).
-    pub cue_kind: CueKind,
-    /// The document token the cue starts at (its contextual state is a classifier feature).
-    pub cue_token: usize,
-}
 
 const BE: &[&str] = &["be", "is", "are", "was", "were", "'s", "’s"];
 const SUBORDINATORS: &[&str] = &[

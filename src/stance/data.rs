@@ -1,18 +1,10 @@
 //! Stance gold data and scoring: the SemEval-2016 task 6 folder layout and VAST-format CSV files.
 
+pub use crate::document::Stance;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// The author's stance toward a target. Class indices are the model's output order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stance {
-    Against = 0,
-    Favor = 1,
-    Neutral = 2,
-}
 
 impl Stance {
     pub const ALL: [Stance; 3] = [Stance::Against, Stance::Favor, Stance::Neutral];

@@ -19,34 +19,12 @@ pub fn default_stance_model_dir() -> std::path::PathBuf {
 
 pub mod targets;
 
+pub use crate::document::DocumentStance;
 use crate::document::{Document, Layer};
 use crate::pipeline::Component;
 use candle_core::Tensor;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-/// The author's stance toward one target in one document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DocumentStance {
-    /// The configured target's id, or `entity:ENTITY_ID` for an actor mentioned in the document.
-    pub target: String,
-    pub target_name: String,
-    /// `config` (from targets.toml) or `entity`.
-    pub kind: &'static str,
-    pub stance: data::Stance,
-    /// Mean over evidence sentences of P(favor) - P(against), in [-1, 1].
-    pub score: f32,
-    /// Sentences that name the target.
-    pub n_sentences: usize,
-    /// The sentences whose own stance is the document's (for neutral: every sentence scored).
-    pub evidence: Vec<usize>,
-    /// What decided: `recommendations` (the author's own recommendations on the target's
-    /// instrument) or `model` (the stance model's sentence scores).
-    pub basis: &'static str,
-    /// The document-level features the decision was made from (see [`aggregate::features`]);
-    /// kept for training the aggregator, never written out.
-    pub features: Vec<f32>,
-}
 
 /// A document's mean score must pass this for favor or against; below it, neutral.
 pub const STANCE_THRESHOLD: f32 = 0.1;
