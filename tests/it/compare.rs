@@ -534,3 +534,67 @@ fn report_draws_intervals_and_the_contrast() {
     );
     assert!(page.contains(", 5 documents (few)"));
 }
+
+/// `sample`: a stratified draw, the same for the same seed; the coder's sheet hides rhetor's
+/// labels, which the key file holds and which agree with the run's own tables.
+#[test]
+fn sample_draws_strata_and_keeps_the_labels_apart() {
+    let dir = tempdir().unwrap();
+    let run = sample_run().display().to_string();
+    let draw = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["sample", &run, "--n", "40", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = rhetor(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let first = draw("a.csv", &[]);
+    let again = draw("b.csv", &[]);
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&again).unwrap(),
+        "same seed, same sample"
+    );
+    let rows = csv_rows(&first);
+    assert_eq!(rows.len(), 40);
+    // 20 author-year strata (one document each): every one is in the sample.
+    let strata: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["stratum"].as_str()).collect();
+    assert_eq!(strata.len(), 20, "{strata:?}");
+    assert!(
+        rows[0].keys().all(|k| !k.starts_with("rhetor_")),
+        "labels hidden from the coder"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r["code_recommendation"].is_empty() && r["coder"].is_empty()));
+    // The key agrees with the recommendations table.
+    let key = csv_rows(&dir.path().join("a.key.csv"));
+    let recs = parquet(sample_run(), "recommendations");
+    let with_rec: std::collections::BTreeSet<String> = strs(&recs, "doc_id")
+        .into_iter()
+        .zip(ints(&recs, "sent_id"))
+        .map(|(d, k)| format!("{}#{k}", d.unwrap()))
+        .collect();
+    for k in &key {
+        let expected = if with_rec.contains(&k["unit_id"]) { "yes" } else { "no" };
+        assert_eq!(k["rhetor_recommendation"], expected, "{k:?}");
+    }
+    // Another seed, another draw; --show-labels puts the labels in the sheet.
+    assert_ne!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(draw("c.csv", &["--seed", "9"])).unwrap()
+    );
+    let shown = csv_rows(&draw("d.csv", &["--show-labels"]));
+    assert!(shown[0].contains_key("rhetor_recommendation"));
+    let o = rhetor(&[
+        "sample",
+        &run,
+        "--stratify",
+        "colour",
+        "--out",
+        dir.path().join("e.csv").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"colour\""));
+}
