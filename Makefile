@@ -21,6 +21,7 @@ test: models browser-deps
 	$(CARGO) test --release --locked
 	$(MAKE) notebook-test
 	$(MAKE) spreadsheet-test
+	$(MAKE) fuzz-check
 
 # Headless Chromium (Debian's package) and playwright-core for the report's browser test.
 browser-deps:
