@@ -311,6 +311,12 @@ pub fn wide(long: &DataFrame, index: &str, value: &str) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(columns)?)
 }
 
+/// `COUNT_per_1000_words`: the count per 1,000 words of the cell.
+fn per_1000_words(count: &str, words: &str) -> Expr {
+    (lit(1000.0) * col(count).cast(DataType::Float64) / col(words).cast(DataType::Float64))
+        .alias(format!("{count}_per_1000_words"))
+}
+
 fn round_col(name: &str) -> Expr {
     col(name).round(4, RoundMode::HalfToEven).alias(name)
 }
@@ -454,10 +460,7 @@ pub fn recommendation_mix(groups: &DataFrame, recs: &DataFrame, column: &str) ->
             [col("group"), col("period")],
             JoinArgs::new(JoinType::Left),
         )
-        .with_column(
-            (lit(1000.0) * col("recommendations").cast(DataType::Float64) / col("cell_words").cast(DataType::Float64))
-                .alias("recommendations_per_1000_words"),
-        )
+        .with_column(per_1000_words("recommendations", "cell_words"))
         .select([
             col("group"),
             col("period"),
@@ -487,10 +490,7 @@ pub fn corpus_with_recommendations(corpus: DataFrame, groups: &DataFrame, recs: 
             JoinArgs::new(JoinType::Left),
         )
         .with_column(col("recommendations").fill_null(lit(0i64)))
-        .with_column(
-            (lit(1000.0) * col("recommendations").cast(DataType::Float64) / col("words").cast(DataType::Float64))
-                .alias("recommendations_per_1000_words"),
-        )
+        .with_column(per_1000_words("recommendations", "words"))
         .with_column(round_col("recommendations_per_1000_words"))
         .sort(["group", "period"], Default::default())
         .collect()?)
